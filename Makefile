@@ -1,0 +1,44 @@
+# crestline: `make test` sets up everything on a fresh machine and runs the suite.
+# Every step is cached: apt packages are only installed when missing, the virtualenv is
+# rebuilt only when pyproject.toml changes, the control plane only when its pins change.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: all setup system-deps controlplane lint test unit stack-up clean
+
+all: test
+
+setup: system-deps $(VENV)/.installed controlplane
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -U pip
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+controlplane:
+	@bash controlplane/build.sh >/dev/null
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check operator tests
+	$(BIN)/ruff format --check operator tests
+	$(BIN)/mypy
+
+test: setup lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.installed
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# Bring up the local stack (control plane, Prometheus, Alertmanager, Redis) until Ctrl-C.
+stack-up: setup
+	$(BIN)/crestline stack up
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,78 @@
+"""The ``crestline`` command line.
+
+``crestline stack up`` brings up the local stack (a real control plane, Prometheus,
+Alertmanager, Redis), prints where everything listens, and tears it all down on
+Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import threading
+from collections.abc import Sequence
+
+from crestline.stack.stack import USE_EXISTING_ENV, Stack, StackConfig
+
+
+def _stack_up(args: argparse.Namespace) -> int:
+    config = StackConfig(
+        kubernetes=not args.no_kubernetes,
+        prometheus=not args.no_prometheus,
+        alertmanager=not args.no_alertmanager,
+        redis=not args.no_redis,
+        use_existing_cluster=args.use_existing_cluster or StackConfig().use_existing_cluster,
+    )
+    print("crestline: starting the local stack ...", file=sys.stderr, flush=True)
+    with Stack(config) as stack:
+        width = max((len(k) for k in stack.endpoints()), default=0)
+        for name, where in stack.endpoints().items():
+            print(f"{name:<{width}}  {where}")
+        for var, value in stack.env().items():
+            print(f"export {var}={value}")
+        print(
+            "crestline: stack is up; Ctrl-C stops it and removes its files",
+            file=sys.stderr,
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+        print("crestline: stopping the stack ...", file=sys.stderr, flush=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crestline", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    stack = sub.add_parser("stack", help="the local stack of real components")
+    stack_sub = stack.add_subparsers(dest="stack_command", required=True)
+    up = stack_sub.add_parser("up", help="start the stack and keep it up until Ctrl-C")
+    up.add_argument(
+        "--use-existing-cluster",
+        action="store_true",
+        help=f"use the cluster KUBECONFIG points at (also: {USE_EXISTING_ENV}=1)",
+    )
+    up.add_argument("--no-kubernetes", action="store_true", help="no control plane at all")
+    up.add_argument("--no-prometheus", action="store_true", help="do not start Prometheus")
+    up.add_argument("--no-alertmanager", action="store_true", help="do not start Alertmanager")
+    up.add_argument("--no-redis", action="store_true", help="do not start Redis")
+    up.set_defaults(func=_stack_up)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        print(f"crestline: error: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Prometheus, Alertmanager and Redis as local processes.
+
+Prometheus runs with ``--web.enable-lifecycle`` so tests can change what it scrapes
+(:meth:`Prometheus.set_scrape_configs`) and reload it without a restart. Its global
+scrape interval defaults to 1 s so a test sees a metric change within a second or two.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+import yaml
+
+from crestline.stack.ports import free_port
+from crestline.stack.process import ManagedProcess
+
+
+@dataclass
+class Prometheus:
+    """A Prometheus server whose scrape configuration the caller controls."""
+
+    binary: Path
+    workdir: Path
+    scrape_interval: str = "1s"
+    alertmanager_url: str | None = None
+    port: int = 0
+    scrape_configs: list[dict[str, Any]] = field(default_factory=list)
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def config_path(self) -> Path:
+        return self.workdir / "prometheus.yml"
+
+    def _write_config(self) -> None:
+        config: dict[str, Any] = {
+            "global": {"scrape_interval": self.scrape_interval, "evaluation_interval": "1s"},
+            "scrape_configs": self.scrape_configs,
+        }
+        if self.alertmanager_url:
+            host = self.alertmanager_url.removeprefix("http://")
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [host]}]}]}
+        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self._write_config()
+        self.process = ManagedProcess(
+            "prometheus",
+            [
+                str(self.binary),
+                f"--config.file={self.config_path}",
+                f"--storage.tsdb.path={self.workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--web.enable-lifecycle",
+                "--web.enable-admin-api",
+                "--log.level=warn",
+            ],
+            self.workdir / "prometheus.log",
+        )
+        self.process.start()
+        self.process.wait_ready(
+            lambda: requests.get(f"{self.url}/-/ready", timeout=2).status_code == 200, timeout
+        )
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+
+    def set_scrape_configs(self, configs: list[dict[str, Any]]) -> None:
+        """Replace every scrape job and reload Prometheus (config errors raise here)."""
+        self.scrape_configs = list(configs)
+        self._write_config()
+        resp = requests.post(f"{self.url}/-/reload", timeout=10)
+        if resp.status_code != 200:
+            raise RuntimeError(f"Prometheus rejected its new config: {resp.text.strip()}")
+
+    def add_target(
+        self, job: str, address: str, *, interval: str | None = None, metrics_path: str = "/metrics"
+    ) -> None:
+        """Add (or replace) a static scrape job for one ``host:port`` target."""
+        job_config: dict[str, Any] = {
+            "job_name": job,
+            "metrics_path": metrics_path,
+            "static_configs": [{"targets": [address]}],
+        }
+        if interval:
+            job_config["scrape_interval"] = interval
+        others = [c for c in self.scrape_configs if c.get("job_name") != job]
+        self.set_scrape_configs([*others, job_config])
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """Run an instant query and return the raw result vector."""
+        resp = requests.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=10)
+        body = resp.json()
+        if body.get("status") != "success":
+            raise RuntimeError(f"query {promql!r} failed: {body.get('error')}")
+        result: list[dict[str, Any]] = body["data"]["result"]
+        return result
+
+    def wait_for_value(self, promql: str, timeout: float = 30.0) -> float:
+        """Poll an instant query until it returns a sample; return its value."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = self.query(promql)
+            if result:
+                return float(result[0]["value"][1])
+            time.sleep(0.5)
+        raise TimeoutError(f"no sample for {promql!r} within {timeout}s")
+
+
+@dataclass
+class Alertmanager:
+    """An Alertmanager with a no-op receiver: the operator only manages its silences."""
+
+    binary: Path
+    workdir: Path
+    port: int = 0
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        config = self.workdir / "alertmanager.yml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "route": {"receiver": "null"},
+                    "receivers": [{"name": "null"}],
+                }
+            )
+        )
+        self.process = ManagedProcess(
+            "alertmanager",
+            [
+                str(self.binary),
+                f"--config.file={config}",
+                f"--storage.path={self.workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",
+                "--log.level=warn",
+            ],
+            self.workdir / "alertmanager.log",
+        )
+        self.process.start()
+        self.process.wait_ready(
+            lambda: requests.get(f"{self.url}/-/ready", timeout=2).status_code == 200, timeout
+        )
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+
+
+@dataclass
+class Redis:
+    """A memory-only redis-server on loopback."""
+
+    binary: Path
+    workdir: Path
+    port: int = 0
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.process = ManagedProcess(
+            "redis",
+            [
+                str(self.binary),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--daemonize",
+                "no",
+            ],
+            self.workdir / "redis.log",
+        )
+        self.process.start()
+
+        def pong() -> bool:
+            with self.client() as conn:
+                return bool(conn.ping())
+
+        self.process.wait_ready(pong, timeout)
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()

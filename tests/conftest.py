@@ -1,0 +1,26 @@
+"""Shared fixtures: one real local stack per test session.
+
+The stack is started lazily, only if a test asks for it, so unit tests run without
+it. It is stopped by the session finalizer, which pytest runs on failure and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client, config
+
+from crestline.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    with Stack() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def kube(stack: Stack) -> client.ApiClient:
+    """An API client authenticated as the stack's admin user."""
+    return config.new_client_from_config(config_file=str(stack.kubeconfig))
