@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: all setup system-deps controlplane lint test unit stack-up clean
+.PHONY: all setup system-deps controlplane lint test unit stack-up crds clean
 
 all: test
 
@@ -39,6 +39,10 @@ unit: $(VENV)/.installed
 # Bring up the local stack (control plane, Prometheus, Alertmanager, Redis) until Ctrl-C.
 stack-up: setup
 	$(BIN)/crestline stack up
+
+# Regenerate crds/ from the pydantic models (a test fails when they drift).
+crds: $(VENV)/.installed
+	$(BIN)/crestline crds generate
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

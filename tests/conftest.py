@@ -24,3 +24,17 @@ def stack() -> Iterator[Stack]:
 def kube(stack: Stack) -> client.ApiClient:
     """An API client authenticated as the stack's admin user."""
     return config.new_client_from_config(config_file=str(stack.kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def crds(stack: Stack) -> None:
+    """The generated CRDs, installed and Established in the stack's cluster."""
+    from crestline.api.crdgen import ALL_CRDS
+    from crestline.stack.binaries import repo_root
+    from tests.kubectl import kubectl, wait_established
+
+    root = repo_root()
+    assert root is not None
+    kubectl(stack, "apply", "--server-side", "-f", str(root / "crds"))
+    for crd in ALL_CRDS:
+        wait_established(stack, f"{crd.plural}.crestline.dev")

@@ -12,6 +12,7 @@ import contextlib
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from crestline.stack.stack import USE_EXISTING_ENV, Stack, StackConfig
 
@@ -42,6 +43,20 @@ def _stack_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _crds(args: argparse.Namespace) -> int:
+    from crestline.api import crdgen
+
+    directory = Path(args.dir)
+    if args.crds_command == "generate":
+        for path in crdgen.write_all(directory):
+            print(path)
+        return 0
+    drift = crdgen.drifted(directory)
+    for name in drift:
+        print(f"crestline: {directory / name} differs from the models; run `make crds`")
+    return 1 if drift else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crestline", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-alertmanager", action="store_true", help="do not start Alertmanager")
     up.add_argument("--no-redis", action="store_true", help="do not start Redis")
     up.set_defaults(func=_stack_up)
+
+    crds = sub.add_parser("crds", help="the CRD YAML generated from the API models")
+    crds.add_argument("crds_command", choices=["generate", "check"])
+    crds.add_argument("--dir", default="crds", help="where the CRD files live (default: crds)")
+    crds.set_defaults(func=_crds)
     return parser
 
 

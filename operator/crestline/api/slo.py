@@ -1,0 +1,365 @@
+"""PerformanceSLO: "keep this workload inside these objectives".
+
+Validation lives in two places on purpose. Field constraints (types, ranges, enums,
+patterns) become the OpenAPI schema; rules that relate fields to each other are CEL
+expressions (``x-kubernetes-validations``) attached with :func:`cel`. Both are enforced
+by the API server at ``kubectl apply`` time, and pydantic enforces the same rules when
+the operator parses a resource, so a resource that slipped past an older CRD still gets a
+clear error instead of a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import Field, model_validator
+
+from crestline.api.base import ApiModel
+
+GROUP = "crestline.dev"
+VERSION = "v1alpha1"
+
+DURATION_PATTERN = r"^[0-9]+(ms|s|m|h|d|w|y)$"
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+def cel(*rules: tuple[str, str]) -> dict[str, Any]:
+    """JSON-schema extra carrying CEL rules as (expression, message) pairs."""
+    return {"x-kubernetes-validations": [{"rule": r, "message": m} for r, m in rules]}
+
+
+def defaulted(factory: Callable[[], ApiModel]) -> Any:
+    """A nested-object field whose default the API server fills in too.
+
+    pydantic does not put ``default_factory`` values in the schema; without a schema
+    default the API server would leave the whole object out, and ``kubectl get -o yaml``
+    would hide the values in force. The default is the factory's value, serialized.
+    """
+    value = factory().model_dump(by_alias=True, mode="json", exclude_none=True)
+    return Field(default_factory=factory, json_schema_extra={"default": value})
+
+
+class Direction(StrEnum):
+    """Which side of the target is good: ``below`` (latency, errors) or ``above`` (hit ratio)."""
+
+    BELOW = "below"
+    ABOVE = "above"
+
+
+class ObjectiveKind(StrEnum):
+    """How an objective responds to replicas, which decides the control law.
+
+    ``proportional``: a per-pod utilization that falls as 1/replicas (CPU, in-flight
+    requests per pod); the HPA ratio law applies. ``slo``: a service-level signal
+    (latency, error ratio) that is flat until saturation and then explodes; it gets the
+    breach-driven law in :mod:`crestline.policy.laws`.
+    """
+
+    PROPORTIONAL = "proportional"
+    SLO = "slo"
+
+
+class Mode(StrEnum):
+    ENFORCE = "enforce"
+    DRY_RUN = "dryRun"
+
+
+class TargetRef(ApiModel):
+    """The workload whose scale subresource is changed."""
+
+    api_version: Annotated[str, Field(pattern=r"^apps/v1$")] = "apps/v1"
+    kind: Annotated[str, Field(pattern=r"^(Deployment|StatefulSet)$")] = "Deployment"
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+
+
+class LatencyPreset(ApiModel):
+    """A latency quantile from a Prometheus histogram (``<metric>_bucket``)."""
+
+    metric: Annotated[str, Field(min_length=1, description="Histogram base name.")]
+    quantile: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    selector: Annotated[str, Field(description='Label matchers, e.g. job="web".')] = ""
+    window: Annotated[str, Field(pattern=DURATION_PATTERN)] = "1m"
+
+
+class ErrorRatioPreset(ApiModel):
+    """Errors over all requests, from one request counter split by a label."""
+
+    metric: Annotated[str, Field(min_length=1, description="Request counter name.")]
+    error_selector: Annotated[
+        str, Field(min_length=1, description='Matchers picking errors, e.g. code=~"5..".')
+    ]
+    selector: str = ""
+    window: Annotated[str, Field(pattern=DURATION_PATTERN)] = "1m"
+
+
+class CpuUtilizationPreset(ApiModel):
+    """CPU used over CPU requested, from cAdvisor and kube-state-metrics series.
+
+    Without ``podRegex`` the pods are those named ``<targetRef.name>-...``.
+    """
+
+    pod_regex: str | None = None
+    window: Annotated[str, Field(pattern=DURATION_PATTERN)] = "1m"
+
+
+class Preset(ApiModel):
+    """Exactly one of the common objectives, so users need not hand-write PromQL."""
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": cel(
+            (
+                "[has(self.latency), has(self.errorRatio), has(self.cpuUtilization)]"
+                ".filter(x, x).size() == 1",
+                "a preset sets exactly one of latency, errorRatio, cpuUtilization",
+            )
+        )
+    }
+
+    latency: LatencyPreset | None = None
+    error_ratio: ErrorRatioPreset | None = None
+    cpu_utilization: CpuUtilizationPreset | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if sum(x is not None for x in (self.latency, self.error_ratio, self.cpu_utilization)) != 1:
+            raise ValueError("a preset sets exactly one of latency, errorRatio, cpuUtilization")
+        return self
+
+
+class Objective(ApiModel):
+    """One number from Prometheus held on the good side of a target."""
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": cel(
+            ("has(self.query) != has(self.preset)", "set exactly one of query or preset"),
+        )
+    }
+
+    name: Annotated[str, Field(min_length=1, max_length=63, pattern=NAME_PATTERN)]
+    query: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            pattern=r"\S",
+            description="PromQL returning one number (the first sample is used).",
+        ),
+    ] = None
+    preset: Preset | None = None
+    target: Annotated[float, Field(gt=0, description="Must be positive.")]
+    direction: Annotated[
+        Direction | None,
+        Field(description="Default: below (above for nothing built in)."),
+    ] = None
+    kind: Annotated[
+        ObjectiveKind | None,
+        Field(description="Default: slo for latency/errorRatio presets, else proportional."),
+    ] = None
+
+    @model_validator(mode="after")
+    def _query_xor_preset(self) -> Self:
+        if (self.query is None) == (self.preset is None):
+            raise ValueError(f"objective {self.name!r}: set exactly one of query or preset")
+        return self
+
+    @property
+    def effective_kind(self) -> ObjectiveKind:
+        if self.kind is not None:
+            return self.kind
+        if self.preset is not None and (self.preset.latency or self.preset.error_ratio):
+            return ObjectiveKind.SLO
+        return ObjectiveKind.PROPORTIONAL
+
+    @property
+    def effective_direction(self) -> Direction:
+        return self.direction or Direction.BELOW
+
+
+class PolicyType(StrEnum):
+    PODS = "Pods"
+    PERCENT = "Percent"
+
+
+class SelectPolicy(StrEnum):
+    MAX = "Max"
+    MIN = "Min"
+    DISABLED = "Disabled"
+
+
+class ScalingPolicy(ApiModel):
+    """At most ``value`` pods (or percent of the current count) per ``periodSeconds``."""
+
+    type: PolicyType
+    value: Annotated[int, Field(gt=0)]
+    period_seconds: Annotated[int, Field(gt=0, le=1800)]
+
+
+class ScalingRules(ApiModel):
+    """HPA-style behaviour for one direction."""
+
+    stabilization_window_seconds: Annotated[int, Field(ge=0, le=3600)]
+    select_policy: SelectPolicy = SelectPolicy.MAX
+    policies: Annotated[list[ScalingPolicy], Field(max_length=10)]
+
+
+def _default_up() -> ScalingRules:
+    return ScalingRules(
+        stabilization_window_seconds=0,
+        policies=[
+            ScalingPolicy(type=PolicyType.PERCENT, value=100, period_seconds=15),
+            ScalingPolicy(type=PolicyType.PODS, value=4, period_seconds=15),
+        ],
+    )
+
+
+def _default_down() -> ScalingRules:
+    return ScalingRules(
+        stabilization_window_seconds=300,
+        policies=[ScalingPolicy(type=PolicyType.PERCENT, value=100, period_seconds=15)],
+    )
+
+
+class Behavior(ApiModel):
+    """Per-direction stabilization and rate limits; defaults are the HPA's."""
+
+    scale_up: ScalingRules = defaulted(_default_up)
+    scale_down: ScalingRules = defaulted(_default_down)
+
+
+class MetricsUnavailableAction(StrEnum):
+    HOLD = "hold"
+    FALLBACK = "fallback"
+
+
+class MetricsUnavailable(ApiModel):
+    """What to do when an objective cannot be read. Never a scale-down either way."""
+
+    action: MetricsUnavailableAction = MetricsUnavailableAction.HOLD
+    fallback_replicas: Annotated[int | None, Field(ge=0)] = None
+
+
+class ScalingSpec(ApiModel):
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": cel(
+            ("self.minReplicas <= self.maxReplicas", "minReplicas must not exceed maxReplicas"),
+            (
+                "!has(self.onMetricsUnavailable)"
+                " || !has(self.onMetricsUnavailable.fallbackReplicas)"
+                " || (self.onMetricsUnavailable.fallbackReplicas >= self.minReplicas"
+                " && self.onMetricsUnavailable.fallbackReplicas <= self.maxReplicas)",
+                "onMetricsUnavailable.fallbackReplicas must lie within [minReplicas, maxReplicas]",
+            ),
+            (
+                "!has(self.onMetricsUnavailable) || self.onMetricsUnavailable.action != 'fallback'"
+                " || has(self.onMetricsUnavailable.fallbackReplicas)",
+                "onMetricsUnavailable.action=fallback needs fallbackReplicas",
+            ),
+        )
+    }
+
+    min_replicas: Annotated[int, Field(ge=1)] = 1
+    max_replicas: Annotated[int, Field(ge=1)]
+    tolerance: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    behavior: Behavior = defaulted(Behavior)
+    on_metrics_unavailable: MetricsUnavailable = defaulted(MetricsUnavailable)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("minReplicas must not exceed maxReplicas")
+        fallback = self.on_metrics_unavailable.fallback_replicas
+        if fallback is not None and not self.min_replicas <= fallback <= self.max_replicas:
+            raise ValueError(
+                "onMetricsUnavailable.fallbackReplicas must lie within [minReplicas, maxReplicas]"
+            )
+        if (
+            self.on_metrics_unavailable.action == MetricsUnavailableAction.FALLBACK
+            and fallback is None
+        ):
+            raise ValueError("onMetricsUnavailable.action=fallback needs fallbackReplicas")
+        return self
+
+
+class EvaluationSpec(ApiModel):
+    interval_seconds: Annotated[int, Field(gt=0, le=3600)] = 30
+    timeout_seconds: Annotated[
+        int, Field(gt=0, le=300, description="Per-query timeout against Prometheus.")
+    ] = 10
+
+
+class SecretKeyRef(ApiModel):
+    name: Annotated[str, Field(min_length=1)]
+    key: Annotated[str, Field(min_length=1)]
+
+
+class PrometheusAuth(ApiModel):
+    """Bearer token, or basic auth, read from Secrets in the SLO's namespace."""
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": cel(
+            (
+                "has(self.bearerToken) != (has(self.username) || has(self.password))",
+                "use either bearerToken or username/password",
+            ),
+            ("has(self.username) == has(self.password)", "username and password go together"),
+        )
+    }
+
+    bearer_token: SecretKeyRef | None = None
+    username: SecretKeyRef | None = None
+    password: SecretKeyRef | None = None
+
+
+class PrometheusSpec(ApiModel):
+    url: Annotated[
+        str | None,
+        Field(
+            pattern=r"^https?://",
+            description="Default: the operator's --prometheus-url / CRESTLINE_PROMETHEUS_URL.",
+        ),
+    ] = None
+    auth: PrometheusAuth | None = None
+    ca: Annotated[SecretKeyRef | None, Field(description="CA bundle for https.")] = None
+    insecure_skip_verify: bool = False
+
+
+def _unique_names(objectives: list[Objective]) -> list[Objective]:
+    names = [o.name for o in objectives]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"objective names must be unique; duplicated: {', '.join(dupes)}")
+    return objectives
+
+
+class PerformanceSLOSpec(ApiModel):
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": cel(
+            (
+                "self.objectives.all(o, self.objectives.exists_one(p, p.name == o.name))",
+                "objective names must be unique",
+            ),
+        )
+    }
+
+    target_ref: TargetRef
+    objectives: Annotated[
+        list[Objective],
+        Field(
+            min_length=1,
+            max_length=16,
+            json_schema_extra={
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["name"],
+            },
+        ),
+    ]
+    scaling: ScalingSpec
+    evaluation: EvaluationSpec = defaulted(EvaluationSpec)
+    prometheus: PrometheusSpec = defaulted(PrometheusSpec)
+    mode: Mode = Mode.ENFORCE
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        _unique_names(self.objectives)
+        return self
