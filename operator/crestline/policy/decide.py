@@ -1,0 +1,256 @@
+"""From objective readings to one replica decision, with its reasons.
+
+Order of operations (each step is a function the tests exercise alone):
+
+1. every objective with a reading proposes a replica count (:mod:`.laws`);
+2. the most demanding proposal wins; if any objective is unreadable the result may not
+   go below the current count (never scale down on missing or partial data), and if
+   none is readable the ``onMetricsUnavailable`` action decides (hold or fallback);
+3. clamp to ``[minReplicas, maxReplicas]``;
+4. stabilize over the recent recommendations, then apply the rate limits
+   (:mod:`.behavior`);
+5. clamp to the bounds again - bounds are the user's intent and win over rate limits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from crestline.api.slo import MetricsUnavailableAction, Objective, ScalingSpec
+from crestline.policy.behavior import Timed, scale_down_limit, scale_up_limit, stabilize
+from crestline.policy.laws import DEFAULT_SLO_LAW, SloLawParams, badness, propose
+
+
+class Direction(StrEnum):
+    UP = "up"
+    DOWN = "down"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One objective's value, or why it could not be read."""
+
+    value: float | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.value is not None and math.isfinite(self.value) and self.error is None
+
+
+@dataclass(frozen=True)
+class ObjectiveOutcome:
+    name: str
+    kind: str
+    direction: str
+    target: float
+    value: float | None
+    ratio: float | None
+    proposal: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ScaleState:
+    """What the decision needs to know besides readings: now's replicas and recent history."""
+
+    current: int
+    recommendations: tuple[Timed, ...] = ()
+    scale_events: tuple[Timed, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    current: int
+    recommended: int
+    desired: int
+    reason: str
+    objectives: tuple[ObjectiveOutcome, ...]
+    metrics_complete: bool
+    metrics_available: bool
+    limited: str | None = None
+    recommendations: tuple[Timed, ...] = field(default=())
+
+    @property
+    def direction(self) -> Direction:
+        if self.desired > self.current:
+            return Direction.UP
+        if self.desired < self.current:
+            return Direction.DOWN
+        return Direction.NONE
+
+    @property
+    def worst(self) -> ObjectiveOutcome | None:
+        """The objective furthest from good (highest badness ratio)."""
+        rated = [o for o in self.objectives if o.ratio is not None]
+        return max(rated, key=lambda o: o.ratio or 0.0) if rated else None
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _evaluate(
+    objectives: Sequence[Objective],
+    readings: Mapping[str, Reading],
+    *,
+    current: int,
+    tolerance: float,
+    law: SloLawParams,
+) -> list[ObjectiveOutcome]:
+    outcomes = []
+    for obj in objectives:
+        reading = readings.get(obj.name, Reading(None, "no reading"))
+        kind, direction = obj.effective_kind, obj.effective_direction
+        if not reading.ok:
+            error = reading.error or f"value {reading.value} is not a number"
+            outcomes.append(
+                ObjectiveOutcome(
+                    obj.name, kind.value, direction.value, obj.target, None, None, None, error
+                )
+            )
+            continue
+        assert reading.value is not None
+        ratio = badness(reading.value, obj.target, direction)
+        outcomes.append(
+            ObjectiveOutcome(
+                obj.name,
+                kind.value,
+                direction.value,
+                obj.target,
+                reading.value,
+                ratio,
+                propose(kind, current, ratio, tolerance, law),
+                None,
+            )
+        )
+    return outcomes
+
+
+def _describe(o: ObjectiveOutcome) -> str:
+    if o.error is not None:
+        return f"{o.name} unavailable ({o.error})"
+    assert o.value is not None
+    assert o.ratio is not None
+    sign = "<=" if o.direction == "below" else ">="
+    return (
+        f"{o.name}={_fmt(o.value)} (target {sign} {_fmt(o.target)}, {o.ratio:.2f}x) -> {o.proposal}"
+    )
+
+
+def decide(
+    scaling: ScalingSpec,
+    objectives: Sequence[Objective],
+    readings: Mapping[str, Reading],
+    state: ScaleState,
+    now: float,
+    *,
+    law: SloLawParams = DEFAULT_SLO_LAW,
+) -> Decision:
+    """The replica decision for one evaluation. Pure: same input, same output."""
+    current = state.current
+    lo, hi = scaling.min_replicas, scaling.max_replicas
+    outcomes = _evaluate(
+        objectives, readings, current=current, tolerance=scaling.tolerance, law=law
+    )
+    proposals = [o.proposal for o in outcomes if o.proposal is not None]
+    complete = len(proposals) == len(outcomes)
+    parts = [_describe(o) for o in outcomes]
+    behavior = scaling.behavior
+    horizon = max(
+        behavior.scale_up.stabilization_window_seconds,
+        behavior.scale_down.stabilization_window_seconds,
+    )
+    history = tuple(r for r in state.recommendations if r.t > now - horizon)
+
+    if not proposals:
+        # Nothing readable: hold, or go to the fallback - but never below the current count.
+        fallback = scaling.on_metrics_unavailable.fallback_replicas
+        if scaling.on_metrics_unavailable.action is MetricsUnavailableAction.FALLBACK and (
+            fallback is not None
+        ):
+            target = max(current, fallback)
+            why = f"metrics unavailable, fallback to at least {fallback}"
+        else:
+            target = current
+            why = "metrics unavailable, holding"
+        desired = min(max(target, lo), hi)
+        return Decision(
+            current,
+            desired,
+            desired,
+            f"{why}: {'; '.join(parts)}",
+            tuple(outcomes),
+            False,
+            False,
+            None,
+            history,
+        )
+
+    if not history:
+        # No memory (a new SLO, or history lost): behave as if the current count had been
+        # recommended just now, so the first scale-down waits a full stabilization window.
+        history = (Timed(now, current),)
+    combined = max(proposals)
+    notes = []
+    if not complete and combined < current:
+        combined = current
+        notes.append("partial metrics: no scale-down")
+    recommended = min(max(combined, lo), hi)
+    limited: str | None = None
+    if combined > hi:
+        limited = f"maxReplicas {hi} caps the recommendation of {combined}"
+    elif combined < lo:
+        notes.append(f"minReplicas {lo}")
+
+    stabilized = stabilize(
+        current,
+        recommended,
+        history,
+        now,
+        up_window=behavior.scale_up.stabilization_window_seconds,
+        down_window=behavior.scale_down.stabilization_window_seconds,
+    )
+    if stabilized != recommended:
+        notes.append(f"stabilization window holds at {stabilized}")
+    desired = stabilized
+    if desired > current:
+        cap = scale_up_limit(current, behavior.scale_up, state.scale_events, now)
+        if desired > cap:
+            limited = limited or f"scale-up rate limit allows {cap} now"
+            notes.append(f"rate limit -> {cap}")
+            desired = cap
+    elif desired < current:
+        floor = scale_down_limit(current, behavior.scale_down, state.scale_events, now)
+        if desired < floor:
+            notes.append(f"scale-down rate limit -> {floor}")
+            desired = floor
+    desired = min(max(desired, lo), hi)
+
+    reason = "; ".join(parts) + f"; most demanding {combined}"
+    if notes:
+        reason += "; " + "; ".join(notes)
+    new_history = (*history, Timed(now, recommended))
+    return Decision(
+        current, recommended, desired, reason, tuple(outcomes), complete, True, limited, new_history
+    )
+
+
+def record_scale(
+    events: Sequence[Timed], now: float, delta: int, scaling: ScalingSpec
+) -> tuple[Timed, ...]:
+    """Scale events to keep after a change of ``delta`` at ``now``, dropping expired ones."""
+    periods = [
+        p.period_seconds
+        for rules in (scaling.behavior.scale_up, scaling.behavior.scale_down)
+        for p in rules.policies
+    ]
+    horizon = max(periods, default=0)
+    kept = [e for e in events if e.t > now - horizon]
+    if delta:
+        kept.append(Timed(now, delta))
+    return tuple(kept)
