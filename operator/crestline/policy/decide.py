@@ -142,6 +142,57 @@ def _describe(o: ObjectiveOutcome) -> str:
     )
 
 
+def _on_outage(scaling: ScalingSpec, current: int) -> tuple[int, str]:
+    """Nothing readable: hold, or go to the fallback - but never below the current count."""
+    fallback = scaling.on_metrics_unavailable.fallback_replicas
+    if scaling.on_metrics_unavailable.action is MetricsUnavailableAction.FALLBACK and (
+        fallback is not None
+    ):
+        target, why = (
+            max(current, fallback),
+            f"metrics unavailable, fallback to at least {fallback}",
+        )
+    else:
+        target, why = current, "metrics unavailable, holding"
+    return min(max(target, scaling.min_replicas), scaling.max_replicas), why
+
+
+def _apply_behavior(
+    scaling: ScalingSpec,
+    state: ScaleState,
+    recommended: int,
+    history: tuple[Timed, ...],
+    *,
+    now: float,
+    notes: list[str],
+) -> tuple[int, str | None]:
+    """Stabilize, then rate-limit, then bound ``recommended``; returns (desired, limited)."""
+    behavior, current = scaling.behavior, state.current
+    desired = stabilize(
+        current,
+        recommended,
+        history,
+        now,
+        up_window=behavior.scale_up.stabilization_window_seconds,
+        down_window=behavior.scale_down.stabilization_window_seconds,
+    )
+    if desired != recommended:
+        notes.append(f"stabilization window holds at {desired}")
+    limited = None
+    if desired > current:
+        cap = scale_up_limit(current, behavior.scale_up, state.scale_events, now)
+        if desired > cap:
+            limited = f"scale-up rate limit allows {cap} now"
+            notes.append(f"rate limit -> {cap}")
+            desired = cap
+    elif desired < current:
+        floor = scale_down_limit(current, behavior.scale_down, state.scale_events, now)
+        if desired < floor:
+            notes.append(f"scale-down rate limit -> {floor}")
+            desired = floor
+    return min(max(desired, scaling.min_replicas), scaling.max_replicas), limited
+
+
 def decide(
     scaling: ScalingSpec,
     objectives: Sequence[Objective],
@@ -154,41 +205,22 @@ def decide(
     """The replica decision for one evaluation. Pure: same input, same output."""
     current = state.current
     lo, hi = scaling.min_replicas, scaling.max_replicas
-    outcomes = _evaluate(
-        objectives, readings, current=current, tolerance=scaling.tolerance, law=law
+    outcomes = tuple(
+        _evaluate(objectives, readings, current=current, tolerance=scaling.tolerance, law=law)
     )
     proposals = [o.proposal for o in outcomes if o.proposal is not None]
     complete = len(proposals) == len(outcomes)
-    parts = [_describe(o) for o in outcomes]
-    behavior = scaling.behavior
+    described = "; ".join(_describe(o) for o in outcomes)
     horizon = max(
-        behavior.scale_up.stabilization_window_seconds,
-        behavior.scale_down.stabilization_window_seconds,
+        scaling.behavior.scale_up.stabilization_window_seconds,
+        scaling.behavior.scale_down.stabilization_window_seconds,
     )
     history = tuple(r for r in state.recommendations if r.t > now - horizon)
 
     if not proposals:
-        # Nothing readable: hold, or go to the fallback - but never below the current count.
-        fallback = scaling.on_metrics_unavailable.fallback_replicas
-        if scaling.on_metrics_unavailable.action is MetricsUnavailableAction.FALLBACK and (
-            fallback is not None
-        ):
-            target = max(current, fallback)
-            why = f"metrics unavailable, fallback to at least {fallback}"
-        else:
-            target = current
-            why = "metrics unavailable, holding"
-        desired = min(max(target, lo), hi)
+        desired, why = _on_outage(scaling, current)
         return Decision(
-            current,
-            desired,
-            desired,
-            f"{why}: {'; '.join(parts)}",
-            tuple(outcomes),
-            False,
-            False,
-            None,
-            history,
+            current, desired, desired, f"{why}: {described}", outcomes, False, False, None, history
         )
 
     if not history:
@@ -201,42 +233,18 @@ def decide(
         combined = current
         notes.append("partial metrics: no scale-down")
     recommended = min(max(combined, lo), hi)
-    limited: str | None = None
+    if combined < lo:
+        notes.append(f"minReplicas {lo}")
+    desired, limited = _apply_behavior(scaling, state, recommended, history, now=now, notes=notes)
     if combined > hi:
         limited = f"maxReplicas {hi} caps the recommendation of {combined}"
-    elif combined < lo:
-        notes.append(f"minReplicas {lo}")
 
-    stabilized = stabilize(
-        current,
-        recommended,
-        history,
-        now,
-        up_window=behavior.scale_up.stabilization_window_seconds,
-        down_window=behavior.scale_down.stabilization_window_seconds,
-    )
-    if stabilized != recommended:
-        notes.append(f"stabilization window holds at {stabilized}")
-    desired = stabilized
-    if desired > current:
-        cap = scale_up_limit(current, behavior.scale_up, state.scale_events, now)
-        if desired > cap:
-            limited = limited or f"scale-up rate limit allows {cap} now"
-            notes.append(f"rate limit -> {cap}")
-            desired = cap
-    elif desired < current:
-        floor = scale_down_limit(current, behavior.scale_down, state.scale_events, now)
-        if desired < floor:
-            notes.append(f"scale-down rate limit -> {floor}")
-            desired = floor
-    desired = min(max(desired, lo), hi)
-
-    reason = "; ".join(parts) + f"; most demanding {combined}"
+    reason = f"{described}; most demanding {combined}"
     if notes:
         reason += "; " + "; ".join(notes)
     new_history = (*history, Timed(now, recommended))
     return Decision(
-        current, recommended, desired, reason, tuple(outcomes), complete, True, limited, new_history
+        current, recommended, desired, reason, outcomes, complete, True, limited, new_history
     )
 
 
