@@ -12,7 +12,14 @@ from crestline.api import Objective, ScalingSpec
 from crestline.api.slo import Direction as ObjDirection
 from crestline.api.slo import ObjectiveKind
 from crestline.policy.behavior import Timed, scale_down_limit, scale_up_limit, stabilize
-from crestline.policy.decide import Decision, Reading, ScaleState, decide, record_scale
+from crestline.policy.decide import (
+    Decision,
+    Reading,
+    ScaleState,
+    decide,
+    record_scale,
+    trend_slope,
+)
 from crestline.policy.laws import badness, proportional_proposal, slo_proposal
 
 P95 = Objective(name="p95", query="q1", target=0.25, kind=ObjectiveKind.SLO)
@@ -45,11 +52,12 @@ def test_proportional_law_is_the_hpa_ratio_law() -> None:
 
 
 def test_slo_law_regions() -> None:
-    assert slo_proposal(10, 1.05, 0.1) == 10  # within tolerance: hold
-    assert slo_proposal(10, 1.5, 0.1) == 15  # breach: proportional to its size
+    assert slo_proposal(10, 1.0, 0.1) == 10  # at target: hold
+    assert slo_proposal(10, 1.05, 0.1) == 11  # any breach acts, tolerance or not
+    assert slo_proposal(10, 1.5, 0.1) == 13  # grows with sqrt of the breach
     assert slo_proposal(10, 9.0, 0.1) == 20  # capped at 2x
     assert slo_proposal(1, 1.2, 0.1) == 2  # at least one pod
-    assert slo_proposal(10, 0.8, 0.1) == 10  # dead band
+    assert slo_proposal(10, 0.85, 0.1) == 10  # dead band
     assert slo_proposal(10, 0.3, 0.1) == 9  # gentle probe down
     assert slo_proposal(3, 0.3, 0.1) == 2
 
@@ -101,7 +109,7 @@ def test_breach_scales_up_and_explains() -> None:
     d = decide(
         scaling(), [P95, CPU], {"p95": Reading(0.5), "cpu": Reading(0.7)}, ScaleState(10), now=1000
     )
-    assert d.desired == 20
+    assert d.desired == 15  # ceil(10 * sqrt(2))
     assert d.direction.value == "up"
     assert "p95=0.5" in d.reason
     assert d.worst is not None
@@ -262,3 +270,29 @@ def test_non_numbers_count_as_missing(bad: float | None) -> None:
     d = decide(scaling(), [CPU], {"cpu": Reading(bad)}, ScaleState(10), now=0)
     assert d.desired == 10
     assert not d.metrics_available
+
+
+def test_warming_replicas_are_not_counted_as_serving() -> None:
+    spec = scaling(warmupSeconds=60)
+    # 10 replicas, 5 of them added 20 s ago: the breach reading reflects 5 serving.
+    state = ScaleState(10, (), (Timed(-20, 5),))
+    d = decide(spec, [CPU], {"cpu": Reading(0.7 * 1.6)}, state, now=0)
+    assert d.desired == 10  # ceil(5 * 1.6) = 8 is already covered
+    assert "warming up" in d.reason
+    # A quiet reading during warm-up does not scale down either.
+    quiet = decide(spec, [CPU], {"cpu": Reading(0.1)}, state, now=0)
+    assert quiet.desired == 10
+
+
+def test_lookahead_adds_but_never_removes() -> None:
+    spec = scaling(lookaheadSeconds=60)
+    rising = decide(spec, [CPU], {"cpu": Reading(0.7, slope=0.005)}, ScaleState(10), now=0)
+    assert rising.desired == 15  # 0.7 + 0.3 ahead -> ratio 1.43
+    falling = decide(spec, [CPU], {"cpu": Reading(0.7, slope=-0.005)}, ScaleState(10), now=0)
+    assert falling.desired == 10
+
+
+def test_trend_slope_is_least_squares() -> None:
+    assert trend_slope([(0, 1.0), (10, 2.0)]) is None
+    assert trend_slope([(0, 1.0), (10, 2.0), (20, 3.0)]) == pytest.approx(0.1)
+    assert trend_slope([(5, 1.0), (5, 2.0), (5, 3.0)]) is None

@@ -261,6 +261,30 @@ class ScalingSpec(ApiModel):
     min_replicas: Annotated[int, Field(ge=1)] = 1
     max_replicas: Annotated[int, Field(ge=1)]
     tolerance: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    warmup_seconds: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=3600,
+            description=(
+                "How long a new replica takes to show in the metrics (start-up, readiness "
+                "and the query window). Until then decisions count it as not yet serving, "
+                "so a breach that is already being fixed does not trigger more scale-ups."
+            ),
+        ),
+    ] = 60
+    lookahead_seconds: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=3600,
+            description=(
+                "Feed-forward for proportional objectives: also size for the value the "
+                "recent trend (least squares over the last 2 minutes) reaches this far "
+                "ahead. Only ever adds replicas; 0 disables it."
+            ),
+        ),
+    ] = 30
     behavior: Behavior = defaulted(Behavior)
     on_metrics_unavailable: MetricsUnavailable = defaulted(MetricsUnavailable)
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from crestline.api.slo import MetricsUnavailableAction, Objective, ScalingSpec
+from crestline.api.slo import MetricsUnavailableAction, Objective, ObjectiveKind, ScalingSpec
 from crestline.policy.behavior import Timed, scale_down_limit, scale_up_limit, stabilize
 from crestline.policy.laws import DEFAULT_SLO_LAW, SloLawParams, badness, propose
 
@@ -36,6 +36,7 @@ class Reading:
 
     value: float | None
     error: str | None = None
+    slope: float | None = None  # per second, from recent readings (see trend_slope)
 
     @property
     def ok(self) -> bool:
@@ -98,8 +99,9 @@ def _evaluate(
     objectives: Sequence[Objective],
     readings: Mapping[str, Reading],
     *,
-    current: int,
+    serving: int,
     tolerance: float,
+    lookahead: float,
     law: SloLawParams,
 ) -> list[ObjectiveOutcome]:
     outcomes = []
@@ -116,6 +118,12 @@ def _evaluate(
             continue
         assert reading.value is not None
         ratio = badness(reading.value, obj.target, direction)
+        proposal = propose(kind, serving, ratio, tolerance, law)
+        if lookahead > 0 and reading.slope and kind is ObjectiveKind.PROPORTIONAL:
+            # Feed-forward: size for where the trend will be once new replicas serve.
+            ahead = badness(reading.value + reading.slope * lookahead, obj.target, direction)
+            if ahead > ratio:
+                proposal = max(proposal, propose(kind, serving, ahead, tolerance, law))
         outcomes.append(
             ObjectiveOutcome(
                 obj.name,
@@ -124,7 +132,7 @@ def _evaluate(
                 obj.target,
                 reading.value,
                 ratio,
-                propose(kind, current, ratio, tolerance, law),
+                proposal,
                 None,
             )
         )
@@ -205,8 +213,17 @@ def decide(
     """The replica decision for one evaluation. Pure: same input, same output."""
     current = state.current
     lo, hi = scaling.min_replicas, scaling.max_replicas
+    in_flight = warming_up(state.scale_events, now, scaling.warmup_seconds)
+    serving = max(current - in_flight, 0)
     outcomes = tuple(
-        _evaluate(objectives, readings, current=current, tolerance=scaling.tolerance, law=law)
+        _evaluate(
+            objectives,
+            readings,
+            serving=serving,
+            tolerance=scaling.tolerance,
+            lookahead=scaling.lookahead_seconds,
+            law=law,
+        )
     )
     proposals = [o.proposal for o in outcomes if o.proposal is not None]
     complete = len(proposals) == len(outcomes)
@@ -229,9 +246,14 @@ def decide(
         history = (Timed(now, current),)
     combined = max(proposals)
     notes = []
+    if in_flight:
+        notes.append(f"{in_flight} replica(s) still warming up, counted as not serving")
     if not complete and combined < current:
         combined = current
         notes.append("partial metrics: no scale-down")
+    elif in_flight and combined < current:
+        # Readings predate the new replicas: they cannot justify removing any.
+        combined = current
     recommended = min(max(combined, lo), hi)
     if combined < lo:
         notes.append(f"minReplicas {lo}")
@@ -248,6 +270,30 @@ def decide(
     )
 
 
+def trend_slope(points: Sequence[tuple[float, float]]) -> float | None:
+    """Least-squares slope (per second) of (t, value) points; None with fewer than 3."""
+    if len(points) < 3:
+        return None
+    n = len(points)
+    mt = sum(t for t, _ in points) / n
+    mv = sum(v for _, v in points) / n
+    var = sum((t - mt) ** 2 for t, _ in points)
+    if var <= 0:
+        return None
+    return sum((t - mt) * (v - mv) for t, v in points) / var
+
+
+def warming_up(events: Sequence[Timed], now: float, warmup_seconds: float) -> int:
+    """Replicas added within the warm-up time: asked for, but not yet in the readings.
+
+    This is dead-time compensation. Without it a breach that persists while new
+    replicas start would be answered again at every evaluation, each time multiplying
+    the already-increased count (integrator wind-up); the HPA's equivalent is counting
+    unready pods at 0% usage when scaling up.
+    """
+    return sum(e.value for e in events if e.value > 0 and e.t > now - warmup_seconds)
+
+
 def record_scale(
     events: Sequence[Timed], now: float, delta: int, scaling: ScalingSpec
 ) -> tuple[Timed, ...]:
@@ -257,7 +303,7 @@ def record_scale(
         for rules in (scaling.behavior.scale_up, scaling.behavior.scale_down)
         for p in rules.policies
     ]
-    horizon = max(periods, default=0)
+    horizon = max([*periods, scaling.warmup_seconds])
     kept = [e for e in events if e.t > now - horizon]
     if delta:
         kept.append(Timed(now, delta))

@@ -41,9 +41,10 @@ from crestline.api.slo import Direction, ObjectiveKind
 class SloLawParams:
     """Tuning of the SLO law; defaults are what the benchmark validates."""
 
-    scale_down_below: float = 0.6
+    scale_down_below: float = 0.8
     max_up_factor: float = 2.0
     down_step: float = 0.1
+    up_gain: float = 0.5
 
 
 DEFAULT_SLO_LAW = SloLawParams()
@@ -75,9 +76,14 @@ def proportional_proposal(current: int, ratio: float, tolerance: float) -> int:
 def slo_proposal(
     current: int, ratio: float, tolerance: float, params: SloLawParams = DEFAULT_SLO_LAW
 ) -> int:
-    """Breach-driven law with a hysteresis band (see the module docstring)."""
-    if ratio > 1.0 + tolerance:
-        factor = min(ratio, params.max_up_factor)
+    """Breach-driven law with a hysteresis band (see the module docstring).
+
+    ``tolerance`` is deliberately unused: it exists to keep noisy *utilization* from
+    causing flapping, while an SLO target is a limit, so any breach is acted on.
+    """
+    del tolerance
+    if ratio > 1.0:
+        factor = min(ratio**params.up_gain, params.max_up_factor)
         return max(current + 1, _ceil(current * factor))
     if ratio < params.scale_down_below:
         return max(0, min(current - 1, math.floor(current * (1.0 - params.down_step))))

@@ -1,0 +1,159 @@
+"""Controllers for the simulated clock: crestline's core, and the baselines it must beat.
+
+* :class:`CrestlineController` runs the real decision core (:func:`crestline.policy.decide`)
+  on the readings a PerformanceSLO would get.
+* :class:`HpaController` is the HPA's CPU-utilization algorithm: ratio law with
+  tolerance, unready (starting) pods counted as 0% usage when scaling up (as the HPA's
+  replica calculator does), 300 s scale-down stabilization and the default rate
+  policies, synced every 15 s.
+* :class:`StaticController` is a fleet provisioned for the peak.
+* :func:`oracle_replica_hours` is a lower bound: per minute, the fewest replicas that
+  keep steady-state p95 within target, as if capacity arrived instantly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from crestline.api.slo import Objective, ScalingSpec
+from crestline.policy.behavior import Timed, scale_down_limit, scale_up_limit, stabilize
+from crestline.policy.decide import Reading, ScaleState, decide, record_scale, trend_slope
+from crestline.sim.model import ServiceModel
+from crestline.sim.replay import Observation
+from crestline.sim.trace import LoadTrace
+
+ReadingsFn = Callable[[Observation], Mapping[str, Reading]]
+
+
+def standard_readings(obs: Observation) -> dict[str, Reading]:
+    """Observation fields under the objective names the benchmarks use."""
+    return {
+        "p95": Reading(obs.p95),
+        "cpu": Reading(obs.utilization),
+        "errors": Reading(obs.error_ratio),
+    }
+
+
+@dataclass
+class CrestlineController:
+    """The operator's decision path: readings with trends, then :func:`decide`."""
+
+    scaling: ScalingSpec
+    objectives: tuple[Objective, ...]
+    interval: float = 15.0
+    readings: ReadingsFn = standard_readings
+    trend_window: float = 120.0
+    state: ScaleState = field(default_factory=lambda: ScaleState(0))
+    history: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+
+    def _with_trends(self, t: float, readings: Mapping[str, Reading]) -> dict[str, Reading]:
+        out = {}
+        for name, r in readings.items():
+            points = self.history.setdefault(name, [])
+            if r.ok and r.value is not None:
+                points.append((t, r.value))
+            points[:] = [p for p in points if p[0] > t - self.trend_window]
+            out[name] = Reading(r.value, r.error, trend_slope(points))
+        return out
+
+    def evaluate(self, obs: Observation) -> int:
+        state = ScaleState(obs.total, self.state.recommendations, self.state.scale_events)
+        readings = self._with_trends(obs.t, self.readings(obs))
+        d = decide(self.scaling, self.objectives, readings, state, obs.t)
+        events = record_scale(state.scale_events, obs.t, d.desired - obs.total, self.scaling)
+        self.state = ScaleState(d.desired, d.recommendations, events)
+        return d.desired
+
+
+@dataclass
+class HpaController:
+    target_utilization: float
+    scaling: ScalingSpec
+    interval: float = 15.0
+    recommendations: tuple[Timed, ...] = ()
+    events: tuple[Timed, ...] = ()
+
+    def _proposal(self, obs: Observation) -> int:
+        tol = self.scaling.tolerance
+        ratio = obs.utilization / self.target_utilization
+        if abs(ratio - 1) <= tol:
+            return obs.total
+        unready = obs.total - obs.ready
+        if ratio > 1 and unready > 0:
+            # Scale-up with starting pods: count them at 0% usage, then re-check.
+            ratio = obs.utilization * obs.ready / obs.total / self.target_utilization
+            if ratio <= 1 + tol:
+                return obs.total
+        base = obs.ready if ratio < 1 else obs.total
+        return math.ceil(round(ratio * max(base, 1), 9))
+
+    def evaluate(self, obs: Observation) -> int:
+        # The HPA's behaviour algorithm (stabilization, then rate limits) is the one in
+        # crestline.policy.behavior, which implements the same semantics.
+        b = self.scaling.behavior
+        current = obs.total
+        proposal = min(
+            max(self._proposal(obs), self.scaling.min_replicas), self.scaling.max_replicas
+        )
+        horizon = max(
+            b.scale_up.stabilization_window_seconds, b.scale_down.stabilization_window_seconds
+        )
+        history = tuple(r for r in self.recommendations if r.t > obs.t - horizon)
+        desired = stabilize(
+            current,
+            proposal,
+            history,
+            obs.t,
+            up_window=b.scale_up.stabilization_window_seconds,
+            down_window=b.scale_down.stabilization_window_seconds,
+        )
+        if desired > current:
+            desired = min(desired, scale_up_limit(current, b.scale_up, self.events, obs.t))
+        elif desired < current:
+            desired = max(desired, scale_down_limit(current, b.scale_down, self.events, obs.t))
+        desired = min(max(desired, self.scaling.min_replicas), self.scaling.max_replicas)
+        self.recommendations = (*history, Timed(obs.t, proposal))
+        self.events = record_scale(self.events, obs.t, desired - current, self.scaling)
+        return desired
+
+
+@dataclass
+class StaticController:
+    replicas: int
+    interval: float = 3600.0
+
+    def evaluate(self, obs: Observation) -> int:
+        return self.replicas
+
+
+def max_utilization_for(model: ServiceModel, latency_target: float) -> float:
+    """The highest per-replica utilization at which steady-state p95 meets the target."""
+    lo, hi = 0.0, 0.9995
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if model.p95_fast(mid) <= latency_target:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def replicas_needed(
+    model: ServiceModel, rps: float, latency_target: float, minimum: int = 1
+) -> int:
+    u = max_utilization_for(model, latency_target)
+    return max(minimum, math.ceil(rps / (u * model.replica_capacity)))
+
+
+def oracle_replica_hours(
+    trace: LoadTrace, model: ServiceModel, latency_target: float, minimum: int = 1
+) -> float:
+    """Sum over minutes of the fewest replicas meeting the target at that minute's peak load."""
+    u = max_utilization_for(model, latency_target)
+    total = 0.0
+    for m in range(int(trace.duration // 60)):
+        peak = max(trace.rps(m * 60 + s) for s in (0, 15, 30, 45, 59.999))
+        total += max(minimum, math.ceil(peak / (u * model.replica_capacity))) / 60.0
+    return total
