@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -57,6 +58,35 @@ def _crds(args: argparse.Namespace) -> int:
     return 1 if drift else 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    import logging
+
+    import kopf
+
+    from crestline import handlers
+
+    if not args.namespace and not args.all_namespaces:
+        print("crestline: pass --namespace NS (repeatable) or --all-namespaces", file=sys.stderr)
+        return 2
+    handlers.OPTIONS.prometheus_url = args.prometheus_url or os.environ.get(
+        "CRESTLINE_PROMETHEUS_URL"
+    )
+    handlers.OPTIONS.metrics_port = args.metrics_port
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    kopf.configure(verbose=args.verbose)
+    kopf.run(
+        standalone=args.peering is None,
+        peering_name=args.peering,
+        namespaces=args.namespace or (),
+        clusterwide=args.all_namespaces,
+        liveness_endpoint=args.liveness,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crestline", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-alertmanager", action="store_true", help="do not start Alertmanager")
     up.add_argument("--no-redis", action="store_true", help="do not start Redis")
     up.set_defaults(func=_stack_up)
+
+    run = sub.add_parser("run", help="run the operator (kopf) against the current kubeconfig")
+    run.add_argument("-n", "--namespace", action="append", help="watch this namespace")
+    run.add_argument("-A", "--all-namespaces", action="store_true", help="watch all namespaces")
+    run.add_argument("--prometheus-url", help="default Prometheus (else CRESTLINE_PROMETHEUS_URL)")
+    run.add_argument("--metrics-port", type=int, help="serve the operator's metrics on this port")
+    run.add_argument("--liveness", help="kopf liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
+    run.add_argument("--peering", help="kopf peering name for HA (default: standalone)")
+    run.add_argument("-v", "--verbose", action="store_true")
+    run.set_defaults(func=_run)
 
     crds = sub.add_parser("crds", help="the CRD YAML generated from the API models")
     crds.add_argument("crds_command", choices=["generate", "check"])

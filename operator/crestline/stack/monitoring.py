@@ -51,8 +51,9 @@ class Prometheus:
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
     def start(self, timeout: float = 60.0) -> None:
+        """Start on a new free port (or the previous one, after :meth:`stop`)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = self.port or free_port()
         self._write_config()
         self.process = ManagedProcess(
             "prometheus",
@@ -73,6 +74,7 @@ class Prometheus:
         )
 
     def stop(self) -> None:
+        """Stop the server; a later :meth:`start` brings it back on the same port and data."""
         if self.process:
             self.process.stop()
 

@@ -1,0 +1,428 @@
+"""One evaluation of one PerformanceSLO: observe -> decide -> act -> report.
+
+This is the only place that touches several outside systems in sequence, and it holds
+no policy: readings go to :func:`crestline.policy.decide.decide`, the decision is
+applied (or only reported), and the outcome becomes status, conditions and Events.
+The kopf handler calls :meth:`Reconciler.evaluate` and writes what it returns.
+
+State that must survive a restart (recent recommendations, recent scale events) is
+loaded from the resource's status the first time an SLO is seen and written back with
+every status update; the short reading history used for trends lives in memory only
+(losing it merely pauses feed-forward for two minutes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+from pydantic import ValidationError
+
+from crestline import metrics
+from crestline.adapters.kube import KubeTarget, Owner, TargetNotFound
+from crestline.adapters.prometheus import (
+    PrometheusAuth,
+    PrometheusSource,
+    QueryError,
+    QueryFailure,
+)
+from crestline.api.slo import Mode, PerformanceSLOSpec, PrometheusSpec
+from crestline.api.status import (
+    Condition,
+    ConditionStatus,
+    ObjectiveStatus,
+    PerformanceSLOStatus,
+    TimedReplicas,
+)
+from crestline.api.status import Decision as DecisionStatus
+from crestline.conditions import changed, cond, merge
+from crestline.policy.behavior import Timed
+from crestline.policy.decide import (
+    Decision,
+    Direction,
+    Reading,
+    ScaleState,
+    decide,
+    record_scale,
+    trend_slope,
+)
+from crestline.queries import render
+
+TREND_WINDOW_SECONDS = 120.0
+MAX_DECISIONS = 10
+FAILURE_ORDER = (QueryFailure.BAD_QUERY, QueryFailure.UNAVAILABLE, QueryFailure.NO_DATA)
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # Normal | Warning
+    reason: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    """What one evaluation wants written: the status, and Events to post."""
+
+    status: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+    interval: float = 30.0
+
+
+@dataclass
+class _Memory:
+    recommendations: tuple[Timed, ...] = ()
+    scale_events: tuple[Timed, ...] = ()
+    history: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    loaded: bool = False
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+SourceFactory = Callable[[PrometheusSpec, str, float], PrometheusSource]
+
+
+class Reconciler:
+    """Evaluates SLOs; one instance per operator process."""
+
+    def __init__(
+        self,
+        kube: KubeTarget,
+        *,
+        default_prometheus_url: str | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.kube = kube
+        self.default_prometheus_url = default_prometheus_url
+        self.clock = clock
+        self._memory: dict[tuple[str, str], _Memory] = {}
+        self._sources: dict[tuple[Any, ...], PrometheusSource] = {}
+
+    def forget(self, namespace: str, name: str) -> None:
+        self._memory.pop((namespace, name), None)
+
+    # -- observe -------------------------------------------------------------------------
+    def _source(self, spec: PrometheusSpec, namespace: str, timeout: float) -> PrometheusSource:
+        url = spec.url or self.default_prometheus_url
+        if not url:
+            raise QueryError(
+                QueryFailure.UNAVAILABLE,
+                "no Prometheus URL: set spec.prometheus.url or run the operator with "
+                "--prometheus-url",
+            )
+        auth = PrometheusAuth(insecure_skip_verify=spec.insecure_skip_verify)
+        if spec.auth or spec.ca:
+            try:
+                auth = self._resolve_auth(spec, namespace)
+            except (ApiException, KeyError) as exc:
+                raise QueryError(
+                    QueryFailure.UNAVAILABLE, f"cannot read auth Secret: {exc}"
+                ) from exc
+        key = (url, timeout, auth)
+        if key not in self._sources:
+            self._sources[key] = PrometheusSource(
+                url, timeout=timeout, auth=auth, observe=metrics.observe_query
+            )
+        return self._sources[key]
+
+    def _resolve_auth(self, spec: PrometheusSpec, namespace: str) -> PrometheusAuth:
+        def val(ref: Any) -> str | None:
+            return self.kube.read_secret_key(namespace, ref.name, ref.key) if ref else None
+
+        a = spec.auth
+        return PrometheusAuth(
+            bearer_token=val(a.bearer_token) if a else None,
+            username=val(a.username) if a else None,
+            password=val(a.password) if a else None,
+            ca_pem=val(spec.ca),
+            insecure_skip_verify=spec.insecure_skip_verify,
+        )
+
+    def _read(
+        self, spec: PerformanceSLOSpec, namespace: str, mem: _Memory, now: float
+    ) -> tuple[dict[str, Reading], list[QueryFailure]]:
+        readings: dict[str, Reading] = {}
+        failures: list[QueryFailure] = []
+        try:
+            source = self._source(spec.prometheus, namespace, spec.evaluation.timeout_seconds)
+        except QueryError as exc:
+            return {o.name: Reading(None, str(exc)) for o in spec.objectives}, [exc.failure]
+        for obj in spec.objectives:
+            points = mem.history.setdefault(obj.name, [])
+            try:
+                value = source.query(render(obj, namespace, spec.target_ref.name))
+            except QueryError as exc:
+                failures.append(exc.failure)
+                readings[obj.name] = Reading(None, f"{exc.failure.value}: {exc}")
+                continue
+            points.append((now, value))
+            points[:] = [p for p in points if p[0] > now - TREND_WINDOW_SECONDS]
+            readings[obj.name] = Reading(value, None, trend_slope(points))
+        return readings, failures
+
+    # -- the evaluation --------------------------------------------------------------------
+    def evaluate(self, namespace: str, name: str, body: Mapping[str, Any]) -> Outcome:
+        start = time.monotonic()
+        try:
+            return self._evaluate(namespace, name, body)
+        finally:
+            metrics.EVALUATION_SECONDS.labels(namespace, name).observe(time.monotonic() - start)
+
+    def _evaluate(self, namespace: str, name: str, body: Mapping[str, Any]) -> Outcome:
+        now = self.clock()
+        generation = body.get("metadata", {}).get("generation")
+        old = _old_status(body)
+        mem = self._memory.setdefault((namespace, name), _Memory())
+        if not mem.loaded:
+            mem.recommendations = tuple(Timed(r.t, r.replicas) for r in old.recommendations)
+            mem.scale_events = tuple(Timed(r.t, r.replicas) for r in old.scale_events)
+            mem.loaded = True
+
+        try:
+            spec = PerformanceSLOSpec.model_validate(body.get("spec", {}))
+        except ValidationError as exc:
+            message = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            return self._failed(old, now, generation, "InvalidSpec", message, namespace, name)
+
+        interval = float(spec.evaluation.interval_seconds)
+        ref = spec.target_ref
+        try:
+            scale = self.kube.read_scale(namespace, ref.kind, ref.name)
+            owners = self.kube.other_owners(namespace, ref.kind, ref.name)
+        except TargetNotFound as exc:
+            outcome = self._failed(
+                old,
+                now,
+                generation,
+                "TargetNotFound",
+                str(exc),
+                namespace,
+                name,
+                target_found=False,
+            )
+            outcome.interval = interval
+            return outcome
+
+        readings, failures = self._read(spec, namespace, mem, now)
+        state = ScaleState(scale.desired, mem.recommendations, mem.scale_events)
+        decision = decide(spec.scaling, spec.objectives, readings, state, now)
+        mem.recommendations = decision.recommendations
+
+        applied, events, write_error = self._act(spec, namespace, name, decision, owners, mem, now)
+        current = decision.desired if applied else scale.desired
+        conditions = _conditions(decision, failures, owners, write_error, generation)
+        merged = merge(old.conditions, conditions, _iso(now))
+        events += _condition_events(old.conditions, merged)
+
+        status = _status(spec, decision, old, merged, mem, now, generation, current, applied)
+        _export(namespace, name, decision)
+        return Outcome(
+            status.model_dump(by_alias=True, mode="json", exclude_none=True), events, interval
+        )
+
+    # -- act ------------------------------------------------------------------------------
+    def _act(
+        self,
+        spec: PerformanceSLOSpec,
+        namespace: str,
+        name: str,
+        decision: Decision,
+        owners: list[Owner],
+        mem: _Memory,
+        now: float,
+    ) -> tuple[bool, list[Event], str | None]:
+        events: list[Event] = []
+        direction = decision.direction
+        if direction is Direction.NONE:
+            return False, events, None
+        move = f"{decision.current} -> {decision.desired}"
+        reason = "ScaledUp" if direction is Direction.UP else "ScaledDown"
+        if owners:
+            metrics.DECISIONS.labels(namespace, name, direction.value, "false").inc()
+            return False, events, None
+        if spec.mode is Mode.DRY_RUN:
+            metrics.DECISIONS.labels(namespace, name, direction.value, "false").inc()
+            events.append(
+                Event("Normal", "Recommendation", f"dryRun: would scale {move}: {decision.reason}")
+            )
+            return False, events, None
+        ref = spec.target_ref
+        try:
+            self.kube.write_replicas(namespace, ref.kind, ref.name, decision.desired)
+        except ApiException as exc:
+            message = f"writing replicas to {ref.kind} {ref.name} failed: {exc.status} {exc.reason}"
+            events.append(Event("Warning", "ScaleFailed", message))
+            return False, events, message
+        mem.scale_events = record_scale(
+            mem.scale_events, now, decision.desired - decision.current, spec.scaling
+        )
+        metrics.DECISIONS.labels(namespace, name, direction.value, "true").inc()
+        events.append(Event("Normal", reason, f"{ref.kind} {ref.name} {move}: {decision.reason}"))
+        return True, events, None
+
+    def _failed(
+        self,
+        old: PerformanceSLOStatus,
+        now: float,
+        generation: int | None,
+        reason: str,
+        message: str,
+        namespace: str,
+        name: str,
+        *,
+        target_found: bool = True,
+    ) -> Outcome:
+        metrics.EVALUATION_ERRORS.labels(namespace, name, reason).inc()
+        updates = [cond("Ready", False, reason, message, generation)]
+        if not target_found:
+            updates.append(cond("TargetFound", False, reason, message, generation))
+        merged = merge(old.conditions, updates, _iso(now))
+        status = old.model_copy(
+            update={
+                "conditions": merged,
+                "observed_generation": generation,
+                "last_evaluation_time": _iso(now),
+            }
+        )
+        events = _condition_events(old.conditions, merged)
+        return Outcome(status.model_dump(by_alias=True, mode="json", exclude_none=True), events)
+
+
+def _old_status(body: Mapping[str, Any]) -> PerformanceSLOStatus:
+    try:
+        return PerformanceSLOStatus.model_validate(body.get("status") or {})
+    except ValidationError:
+        return PerformanceSLOStatus()
+
+
+def _conditions(
+    decision: Decision,
+    failures: list[QueryFailure],
+    owners: list[Owner],
+    write_error: str | None,
+    generation: int | None,
+) -> list[Condition]:
+    out = [cond("TargetFound", True, "TargetFound", "", generation)]
+    errors = "; ".join(f"{o.name}: {o.error}" for o in decision.objectives if o.error)
+    if failures:
+        worst = next(f for f in FAILURE_ORDER if f in failures)
+        out.append(cond("MetricsAvailable", False, worst.value, errors, generation))
+    else:
+        out.append(cond("MetricsAvailable", True, "AllObjectivesRead", "", generation))
+    if owners:
+        who = ", ".join(o.describe() for o in owners)
+        out.append(
+            cond(
+                "Conflict",
+                True,
+                owners[0].kind,
+                f"{who} also controls the replicas; crestline stands back",
+                generation,
+            )
+        )
+    else:
+        out.append(cond("Conflict", False, "NoOtherOwner", "", generation))
+    if decision.limited:
+        out.append(cond("ScalingLimited", True, "Limited", decision.limited, generation))
+    else:
+        out.append(cond("ScalingLimited", False, "WithinLimits", "", generation))
+    if write_error:
+        ready = cond("Ready", False, "ScaleFailed", write_error, generation)
+    elif owners:
+        ready = cond("Ready", False, "Conflict", "another controller owns the replicas", generation)
+    elif failures:
+        ready = cond("Ready", False, "MetricsUnavailable", errors, generation)
+    else:
+        ready = cond("Ready", True, "Evaluated", decision.reason, generation)
+    out.append(ready)
+    return out
+
+
+def _condition_events(old: list[Condition], new: list[Condition]) -> list[Event]:
+    """An Event when a condition worth a human's attention changes, not every interval.
+
+    Ready is only reported for its own failures (invalid spec, failed write); its other
+    transitions mirror MetricsAvailable, TargetFound or Conflict, reported already.
+    """
+    events = []
+    for c in new:
+        if c.type not in ("MetricsAvailable", "TargetFound", "Conflict", "Ready"):
+            continue
+        if c.type == "Ready" and c.reason not in ("InvalidSpec", "ScaleFailed"):
+            continue
+        if not changed(old, new, c.type):
+            continue
+        healthy = ConditionStatus.FALSE if c.type == "Conflict" else ConditionStatus.TRUE
+        if c.status is not healthy:
+            events.append(Event("Warning", c.reason, c.message or c.reason))
+        elif any(o.type == c.type for o in old):
+            events.append(Event("Normal", c.reason, f"{c.type} recovered"))
+    return events
+
+
+def _status(
+    spec: PerformanceSLOSpec,
+    decision: Decision,
+    old: PerformanceSLOStatus,
+    conditions: list[Condition],
+    mem: _Memory,
+    now: float,
+    generation: int | None,
+    current: int,
+    applied: bool,
+) -> PerformanceSLOStatus:
+    record = DecisionStatus(
+        time=_iso(now),
+        current_replicas=decision.current,
+        recommended_replicas=decision.recommended,
+        desired_replicas=decision.desired,
+        direction=decision.direction.value,
+        reason=decision.reason,
+        applied=applied,
+    )
+    decisions = list(old.decisions)
+    if decision.direction is not Direction.NONE:
+        decisions = [*decisions, record][-MAX_DECISIONS:]
+    worst = decision.worst
+    return PerformanceSLOStatus(
+        observed_generation=generation,
+        current_replicas=current,
+        desired_replicas=decision.desired,
+        recommended_replicas=decision.recommended,
+        worst_objective=f"{worst.name} {worst.ratio:.2f}x" if worst and worst.ratio else None,
+        mode=spec.mode.value,
+        last_evaluation_time=_iso(now),
+        conditions=conditions,
+        objectives=[
+            ObjectiveStatus(
+                name=o.name,
+                kind=o.kind,
+                direction=o.direction,
+                target=o.target,
+                value=o.value,
+                ratio=o.ratio,
+                proposal=o.proposal,
+                error=o.error,
+            )
+            for o in decision.objectives
+        ],
+        last_decision=record,
+        decisions=decisions,
+        recommendations=[TimedReplicas(t=r.t, replicas=r.value) for r in mem.recommendations],
+        scale_events=[TimedReplicas(t=e.t, replicas=e.value) for e in mem.scale_events],
+    )
+
+
+def _export(namespace: str, name: str, decision: Decision) -> None:
+    metrics.DESIRED_REPLICAS.labels(namespace, name).set(decision.desired)
+    for o in decision.objectives:
+        if o.ratio is not None:
+            metrics.OBJECTIVE_RATIO.labels(namespace, name, o.name).set(o.ratio)

@@ -1,0 +1,255 @@
+"""PerformanceSLO end to end: the operator process, the real stack, a simulated workload.
+
+Time is compressed (2 s evaluations, a 15 s scale-down window, replicas that start in
+2 s) but every hop is real: the simulator serves metrics, Prometheus scrapes them, the
+operator queries Prometheus and writes the Deployment's scale subresource, and the
+simulator reads the new replica count back from the API server.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+
+import pytest
+from kubernetes import client
+
+from crestline.stack import Stack
+from tests.e2e.conftest import (
+    OperatorProcess,
+    Workload,
+    condition,
+    create_slo,
+    events_for,
+    get_slo,
+    replicas,
+    slo_body,
+    wait_for,
+)
+
+pytestmark = pytest.mark.stack
+
+P95 = (
+    "histogram_quantile(0.95, sum by (le) (rate("
+    'http_request_duration_seconds_bucket{{service="{}",namespace="{}"}}[10s])))'
+)
+
+
+def _p95(stack: Stack, w: Workload) -> float:
+    assert stack.prometheus is not None
+    result = stack.prometheus.query(P95.format(w.name, w.namespace))
+    return float(result[0]["value"][1]) if result else float("nan")
+
+
+def test_load_step_scales_up_recovers_and_scales_down_gradually(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+) -> None:
+    w = workload(replicas=2, rps=40)  # 50% utilization, p95 ~ 0.32 s
+    create_slo(kube, namespace, slo_body("web", "web"))
+    wait_for(
+        lambda: get_slo(kube, namespace, "web").get("status", {}).get("lastEvaluationTime"),
+        30,
+        "a first evaluation",
+    )
+    assert replicas(kube, namespace, "web") == 2
+
+    w.set_load(100)  # 125% of two replicas' capacity
+    wait_for(lambda: _p95(stack, w) > 0.5, 30, "the breach to show in Prometheus")
+    breach_seen = time.monotonic()
+    wait_for(lambda: replicas(kube, namespace, "web") > 2, 15, "a scale-up")
+    reaction = time.monotonic() - breach_seen
+    assert reaction <= 2 + 3, f"scale-up took {reaction:.1f}s after the breach was visible"
+
+    t_rec = time.monotonic()
+    wait_for(lambda: _p95(stack, w) < 0.5, 60, "latency to recover")
+    print(f"reaction {reaction:.1f}s, recovery {time.monotonic() - t_rec:.1f}s")
+    peak = replicas(kube, namespace, "web")
+    slo = get_slo(kube, namespace, "web")
+    assert slo["status"]["lastDecision"]["reason"]
+    reasons = {e.reason for e in events_for(kube, namespace, "web")}
+    assert "ScaledUp" in reasons
+
+    w.set_load(20)
+    dropped = time.monotonic()
+    seen = [peak]
+    while time.monotonic() - dropped < 90 and len(seen) < 3 and seen[-1] > 2:
+        now = replicas(kube, namespace, "web")
+        if now != seen[-1]:
+            seen.append(now)
+            if len(seen) == 2:
+                first_down = time.monotonic() - dropped
+        time.sleep(0.2)
+    print(f"scale-down sequence {seen}, first step after {first_down:.1f}s")
+    assert seen[-1] < peak, f"never scaled down from {peak}: {seen}"
+    assert peak <= 6, f"overshoot: {peak} replicas for 2.5 replicas' worth of load"
+    assert first_down >= 10, f"scaled down {first_down:.1f}s after the drop, inside the window"
+    steps = [a - b for a, b in itertools.pairwise(seen)]
+    assert all(s == 1 for s in steps), f"scale-down not gradual: {seen}"
+    assert operator.alive()
+
+
+def test_dry_run_reports_but_changes_nothing(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+) -> None:
+    workload(replicas=2, rps=100)  # breaching from the start
+    create_slo(kube, namespace, slo_body("web", "web", mode="dryRun"))
+
+    def recommended() -> bool:
+        status = get_slo(kube, namespace, "web").get("status", {})
+        return (status.get("desiredReplicas") or 0) > 2
+
+    wait_for(recommended, 40, "a dryRun recommendation above 2")
+    status = get_slo(kube, namespace, "web")["status"]
+    assert status["mode"] == "dryRun"
+    assert status["lastDecision"]["applied"] is False
+    assert replicas(kube, namespace, "web") == 2
+    wait_for(
+        lambda: "Recommendation" in {e.reason for e in events_for(kube, namespace, "web")},
+        10,
+        "a Recommendation event",
+    )
+    time.sleep(3)
+    assert replicas(kube, namespace, "web") == 2
+
+
+def test_hpa_on_the_same_target_is_a_conflict_and_stops_writes(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+) -> None:
+    workload(replicas=2, rps=100)
+    client.AutoscalingV2Api(kube).create_namespaced_horizontal_pod_autoscaler(
+        namespace,
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web-hpa"},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                "minReplicas": 2,
+                "maxReplicas": 5,
+            },
+        },
+    )
+    create_slo(kube, namespace, slo_body("web", "web"))
+
+    def conflict() -> bool:
+        c = condition(get_slo(kube, namespace, "web"), "Conflict")
+        return bool(c and c["status"] == "True")
+
+    wait_for(conflict, 30, "Conflict=True")
+    c = condition(get_slo(kube, namespace, "web"), "Conflict")
+    assert c is not None
+    assert c["reason"] == "HorizontalPodAutoscaler"
+    assert "web-hpa" in c["message"]
+    time.sleep(4)
+    assert replicas(kube, namespace, "web") == 2
+    status = get_slo(kube, namespace, "web")["status"]
+    assert status["desiredReplicas"] > 2  # it still says what it would do
+    assert "HorizontalPodAutoscaler" in {e.reason for e in events_for(kube, namespace, "web")}
+
+
+def test_promql_syntax_error_is_a_condition_and_an_event_not_a_crash(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+) -> None:
+    workload(replicas=2, rps=40)
+    body = slo_body("web", "web")
+    body["spec"]["objectives"] = [{"name": "broken", "query": "sum(rate(foo[1m]", "target": 1}]
+    create_slo(kube, namespace, body)
+
+    def query_error() -> bool:
+        c = condition(get_slo(kube, namespace, "web"), "MetricsAvailable")
+        return bool(c and c["status"] == "False" and c["reason"] == "QueryError")
+
+    wait_for(query_error, 30, "MetricsAvailable=False/QueryError")
+    c = condition(get_slo(kube, namespace, "web"), "MetricsAvailable")
+    assert c is not None
+    assert "parse error" in c["message"]
+    wait_for(
+        lambda: "QueryError" in {e.reason for e in events_for(kube, namespace, "web")},
+        10,
+        "a QueryError event",
+    )
+    assert operator.alive()
+    assert replicas(kube, namespace, "web") == 2
+
+    # Fixing the query heals it, no restart needed.
+    client.CustomObjectsApi(kube).patch_namespaced_custom_object(
+        "crestline.dev",
+        "v1alpha1",
+        namespace,
+        "performanceslos",
+        "web",
+        {"spec": {"objectives": [{"name": "broken", "query": "vector(0.5)", "target": 1}]}},
+        _content_type="application/merge-patch+json",
+    )
+
+    def healed() -> bool:
+        cond = condition(get_slo(kube, namespace, "web"), "MetricsAvailable")
+        return bool(cond and cond["status"] == "True")
+
+    wait_for(healed, 30, "MetricsAvailable=True after the fix")
+
+
+def test_missing_target_is_reported(
+    kube: client.ApiClient, operator: OperatorProcess, namespace: str
+) -> None:
+    create_slo(kube, namespace, slo_body("ghost", "does-not-exist"))
+
+    def not_found() -> bool:
+        c = condition(get_slo(kube, namespace, "ghost"), "TargetFound")
+        return bool(c and c["status"] == "False")
+
+    wait_for(not_found, 30, "TargetFound=False")
+    assert "TargetNotFound" in {e.reason for e in events_for(kube, namespace, "ghost")}
+    assert operator.alive()
+
+
+def test_prometheus_outage_holds_replicas_and_recovers_on_its_own(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+) -> None:
+    assert stack.prometheus is not None
+    workload(replicas=3, rps=20)  # idle enough that a working loop would scale down later
+    create_slo(kube, namespace, slo_body("web", "web"))
+
+    def metrics(status: str) -> Callable[[], bool]:
+        def check() -> bool:
+            c = condition(get_slo(kube, namespace, "web"), "MetricsAvailable")
+            return bool(c and c["status"] == status)
+
+        return check
+
+    wait_for(metrics("True"), 30, "MetricsAvailable=True")
+    stack.prometheus.stop()
+    try:
+        wait_for(metrics("False"), 30, "MetricsAvailable=False during the outage")
+        c = condition(get_slo(kube, namespace, "web"), "MetricsAvailable")
+        assert c is not None
+        assert c["reason"] == "PrometheusUnavailable"
+        time.sleep(20)  # longer than the scale-down window: still no change
+        assert replicas(kube, namespace, "web") == 3
+        status = get_slo(kube, namespace, "web")["status"]
+        assert "holding" in status["lastDecision"]["reason"]
+        assert operator.alive()
+    finally:
+        stack.prometheus.start()
+    wait_for(metrics("True"), 60, "MetricsAvailable=True after Prometheus returned")
