@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: all setup system-deps controlplane lint test unit stack-up crds clean
+.PHONY: all setup system-deps controlplane lint test unit stack-up crds bench clean
 
 all: test
 
@@ -26,8 +26,8 @@ controlplane:
 	@bash controlplane/build.sh >/dev/null
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check operator tests
-	$(BIN)/ruff format --check operator tests
+	$(BIN)/ruff check operator tests benchmarks
+	$(BIN)/ruff format --check operator tests benchmarks
 	$(BIN)/mypy
 
 test: setup lint
@@ -43,6 +43,12 @@ stack-up: setup
 # Regenerate crds/ from the pydantic models (a test fails when they drift).
 crds: $(VENV)/.installed
 	$(BIN)/crestline crds generate
+
+# Benchmarks: decision quality on a simulated clock, reaction time on the real stack.
+bench: setup
+	$(BIN)/python -m benchmarks.decision_quality
+	$(BIN)/python -m benchmarks.reaction_time
+	$(BIN)/python -m benchmarks.report
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

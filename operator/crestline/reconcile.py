@@ -7,8 +7,8 @@ The kopf handler calls :meth:`Reconciler.evaluate` and writes what it returns.
 
 State that must survive a restart (recent recommendations, recent scale events) is
 loaded from the resource's status the first time an SLO is seen and written back with
-every status update; the short reading history used for trends lives in memory only
-(losing it merely pauses feed-forward for two minutes).
+every status update; the reading history used for demand headroom lives in memory
+only (losing it merely leaves the plain ratio law in force until it refills).
 """
 
 from __future__ import annotations
@@ -48,11 +48,11 @@ from crestline.policy.decide import (
     ScaleState,
     decide,
     record_scale,
-    trend_slope,
+    serving_replicas,
 )
+from crestline.policy.demand import ReadingMemory
 from crestline.queries import render
 
-TREND_WINDOW_SECONDS = 120.0
 MAX_DECISIONS = 10
 FAILURE_ORDER = (QueryFailure.BAD_QUERY, QueryFailure.UNAVAILABLE, QueryFailure.NO_DATA)
 
@@ -77,7 +77,7 @@ class Outcome:
 class _Memory:
     recommendations: tuple[Timed, ...] = ()
     scale_events: tuple[Timed, ...] = ()
-    history: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    readings: ReadingMemory = field(default_factory=lambda: ReadingMemory(1800.0))
     loaded: bool = False
 
 
@@ -145,7 +145,7 @@ class Reconciler:
         )
 
     def _read(
-        self, spec: PerformanceSLOSpec, namespace: str, mem: _Memory, now: float
+        self, spec: PerformanceSLOSpec, namespace: str, now: float
     ) -> tuple[dict[str, Reading], list[QueryFailure]]:
         readings: dict[str, Reading] = {}
         failures: list[QueryFailure] = []
@@ -154,16 +154,13 @@ class Reconciler:
         except QueryError as exc:
             return {o.name: Reading(None, str(exc)) for o in spec.objectives}, [exc.failure]
         for obj in spec.objectives:
-            points = mem.history.setdefault(obj.name, [])
             try:
                 value = source.query(render(obj, namespace, spec.target_ref.name))
             except QueryError as exc:
                 failures.append(exc.failure)
                 readings[obj.name] = Reading(None, f"{exc.failure.value}: {exc}")
                 continue
-            points.append((now, value))
-            points[:] = [p for p in points if p[0] > now - TREND_WINDOW_SECONDS]
-            readings[obj.name] = Reading(value, None, trend_slope(points))
+            readings[obj.name] = Reading(value)
         return readings, failures
 
     # -- the evaluation --------------------------------------------------------------------
@@ -211,8 +208,13 @@ class Reconciler:
             outcome.interval = interval
             return outcome
 
-        readings, failures = self._read(spec, namespace, mem, now)
+        readings, failures = self._read(spec, namespace, now)
         state = ScaleState(scale.desired, mem.recommendations, mem.scale_events)
+        headroom = spec.scaling.demand_headroom
+        mem.readings.window_seconds = headroom.window_seconds
+        readings = mem.readings.with_headroom(
+            readings, now, serving_replicas(state, now, spec.scaling), headroom.deviations
+        )
         decision = decide(spec.scaling, spec.objectives, readings, state, now)
         mem.recommendations = decision.recommendations
 

@@ -13,32 +13,29 @@ import time
 from collections.abc import Callable
 
 import pytest
+import requests
 from kubernetes import client
 
 from crestline.stack import Stack
+from crestline.stack.scenario import p95_query
 from tests.e2e.conftest import (
     OperatorProcess,
     Workload,
-    condition,
     create_slo,
     events_for,
     get_slo,
     replicas,
     slo_body,
+    wait_condition,
     wait_for,
 )
 
 pytestmark = pytest.mark.stack
 
-P95 = (
-    "histogram_quantile(0.95, sum by (le) (rate("
-    'http_request_duration_seconds_bucket{{service="{}",namespace="{}"}}[10s])))'
-)
-
 
 def _p95(stack: Stack, w: Workload) -> float:
     assert stack.prometheus is not None
-    result = stack.prometheus.query(P95.format(w.name, w.namespace))
+    result = stack.prometheus.query(p95_query(w))
     return float(result[0]["value"][1]) if result else float("nan")
 
 
@@ -50,7 +47,7 @@ def test_load_step_scales_up_recovers_and_scales_down_gradually(
     workload: Callable[..., Workload],
 ) -> None:
     w = workload(replicas=2, rps=40)  # 50% utilization, p95 ~ 0.32 s
-    create_slo(kube, namespace, slo_body("web", "web"))
+    create_slo(kube, namespace, slo_body("web", "web", namespace))
     wait_for(
         lambda: get_slo(kube, namespace, "web").get("status", {}).get("lastEvaluationTime"),
         30,
@@ -73,6 +70,12 @@ def test_load_step_scales_up_recovers_and_scales_down_gradually(
     assert slo["status"]["lastDecision"]["reason"]
     reasons = {e.reason for e in events_for(kube, namespace, "web")}
     assert "ScaledUp" in reasons
+    exported = requests.get(f"http://127.0.0.1:{operator.metrics_port}/metrics", timeout=5).text
+    assert (
+        f'crestline_scaling_decisions_total{{applied="true",direction="up",'
+        f'namespace="{namespace}",slo="web"}}' in exported
+    )
+    assert "crestline_prometheus_query_duration_seconds_count" in exported
 
     w.set_load(20)
     dropped = time.monotonic()
@@ -101,7 +104,7 @@ def test_dry_run_reports_but_changes_nothing(
     workload: Callable[..., Workload],
 ) -> None:
     workload(replicas=2, rps=100)  # breaching from the start
-    create_slo(kube, namespace, slo_body("web", "web", mode="dryRun"))
+    create_slo(kube, namespace, slo_body("web", "web", namespace, mode="dryRun"))
 
     def recommended() -> bool:
         status = get_slo(kube, namespace, "web").get("status", {})
@@ -142,15 +145,9 @@ def test_hpa_on_the_same_target_is_a_conflict_and_stops_writes(
             },
         },
     )
-    create_slo(kube, namespace, slo_body("web", "web"))
+    create_slo(kube, namespace, slo_body("web", "web", namespace))
 
-    def conflict() -> bool:
-        c = condition(get_slo(kube, namespace, "web"), "Conflict")
-        return bool(c and c["status"] == "True")
-
-    wait_for(conflict, 30, "Conflict=True")
-    c = condition(get_slo(kube, namespace, "web"), "Conflict")
-    assert c is not None
+    c = wait_condition(kube, namespace, "web", "Conflict", "True")
     assert c["reason"] == "HorizontalPodAutoscaler"
     assert "web-hpa" in c["message"]
     time.sleep(4)
@@ -168,17 +165,11 @@ def test_promql_syntax_error_is_a_condition_and_an_event_not_a_crash(
     workload: Callable[..., Workload],
 ) -> None:
     workload(replicas=2, rps=40)
-    body = slo_body("web", "web")
+    body = slo_body("web", "web", namespace)
     body["spec"]["objectives"] = [{"name": "broken", "query": "sum(rate(foo[1m]", "target": 1}]
     create_slo(kube, namespace, body)
 
-    def query_error() -> bool:
-        c = condition(get_slo(kube, namespace, "web"), "MetricsAvailable")
-        return bool(c and c["status"] == "False" and c["reason"] == "QueryError")
-
-    wait_for(query_error, 30, "MetricsAvailable=False/QueryError")
-    c = condition(get_slo(kube, namespace, "web"), "MetricsAvailable")
-    assert c is not None
+    c = wait_condition(kube, namespace, "web", "MetricsAvailable", "False", "QueryError")
     assert "parse error" in c["message"]
     wait_for(
         lambda: "QueryError" in {e.reason for e in events_for(kube, namespace, "web")},
@@ -199,23 +190,15 @@ def test_promql_syntax_error_is_a_condition_and_an_event_not_a_crash(
         _content_type="application/merge-patch+json",
     )
 
-    def healed() -> bool:
-        cond = condition(get_slo(kube, namespace, "web"), "MetricsAvailable")
-        return bool(cond and cond["status"] == "True")
-
-    wait_for(healed, 30, "MetricsAvailable=True after the fix")
+    wait_condition(kube, namespace, "web", "MetricsAvailable", "True")
 
 
 def test_missing_target_is_reported(
     kube: client.ApiClient, operator: OperatorProcess, namespace: str
 ) -> None:
-    create_slo(kube, namespace, slo_body("ghost", "does-not-exist"))
+    create_slo(kube, namespace, slo_body("ghost", "does-not-exist", namespace))
 
-    def not_found() -> bool:
-        c = condition(get_slo(kube, namespace, "ghost"), "TargetFound")
-        return bool(c and c["status"] == "False")
-
-    wait_for(not_found, 30, "TargetFound=False")
+    wait_condition(kube, namespace, "ghost", "TargetFound", "False")
     assert "TargetNotFound" in {e.reason for e in events_for(kube, namespace, "ghost")}
     assert operator.alive()
 
@@ -229,22 +212,12 @@ def test_prometheus_outage_holds_replicas_and_recovers_on_its_own(
 ) -> None:
     assert stack.prometheus is not None
     workload(replicas=3, rps=20)  # idle enough that a working loop would scale down later
-    create_slo(kube, namespace, slo_body("web", "web"))
+    create_slo(kube, namespace, slo_body("web", "web", namespace))
 
-    def metrics(status: str) -> Callable[[], bool]:
-        def check() -> bool:
-            c = condition(get_slo(kube, namespace, "web"), "MetricsAvailable")
-            return bool(c and c["status"] == status)
-
-        return check
-
-    wait_for(metrics("True"), 30, "MetricsAvailable=True")
+    wait_condition(kube, namespace, "web", "MetricsAvailable", "True")
     stack.prometheus.stop()
     try:
-        wait_for(metrics("False"), 30, "MetricsAvailable=False during the outage")
-        c = condition(get_slo(kube, namespace, "web"), "MetricsAvailable")
-        assert c is not None
-        assert c["reason"] == "PrometheusUnavailable"
+        wait_condition(kube, namespace, "web", "MetricsAvailable", "False", "PrometheusUnavailable")
         time.sleep(20)  # longer than the scale-down window: still no change
         assert replicas(kube, namespace, "web") == 3
         status = get_slo(kube, namespace, "web")["status"]
@@ -252,4 +225,31 @@ def test_prometheus_outage_holds_replicas_and_recovers_on_its_own(
         assert operator.alive()
     finally:
         stack.prometheus.start()
-    wait_for(metrics("True"), 60, "MetricsAvailable=True after Prometheus returned")
+    wait_condition(kube, namespace, "web", "MetricsAvailable", "True", timeout=60)
+
+
+def test_restart_mid_window_keeps_stabilization_and_loses_nothing(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+) -> None:
+    w = workload(replicas=2, rps=100)
+    create_slo(kube, namespace, slo_body("web", "web", namespace))
+    wait_for(lambda: replicas(kube, namespace, "web") > 2, 40, "a scale-up")
+    wait_for(lambda: _p95(stack, w) < 0.5, 60, "latency to recover")
+    peak = replicas(kube, namespace, "web")
+    w.set_load(20)
+    dropped = time.monotonic()
+    operator.kill()  # no graceful shutdown: all it knew must come back from the status
+    time.sleep(2)
+    operator.restart()
+    # The 15 s scale-down window still counts from before the restart.
+    while time.monotonic() - dropped < 10:
+        assert replicas(kube, namespace, "web") == peak, "scaled down inside the window"
+        time.sleep(0.2)
+    wait_for(lambda: replicas(kube, namespace, "web") < peak, 60, "the delayed scale-down")
+    status = get_slo(kube, namespace, "web")["status"]
+    assert [d["direction"] for d in status["decisions"]].count("up") >= 1  # history survived
+    assert operator.alive()

@@ -227,6 +227,21 @@ class Behavior(ApiModel):
     scale_down: ScalingRules = defaulted(_default_down)
 
 
+class DemandHeadroom(ApiModel):
+    """Headroom for proportional objectives that grows with how bursty demand has been.
+
+    Demand is the objective's value times the replicas serving (e.g. busy cores). The
+    ratio law then sizes for ``mean + deviations * stddev`` of the demand over the last
+    ``windowSeconds`` when that exceeds the current demand: calm periods run close to the
+    target, volatile ones keep spare capacity for the bursts a reactive scaler cannot
+    catch (new replicas take a while to serve). It only ever adds replicas.
+    ``deviations: 0`` turns it off (the plain HPA ratio law).
+    """
+
+    window_seconds: Annotated[int, Field(ge=60, le=86400)] = 1800
+    deviations: Annotated[float, Field(ge=0, le=10)] = 1.5
+
+
 class MetricsUnavailableAction(StrEnum):
     HOLD = "hold"
     FALLBACK = "fallback"
@@ -273,18 +288,7 @@ class ScalingSpec(ApiModel):
             ),
         ),
     ] = 60
-    lookahead_seconds: Annotated[
-        int,
-        Field(
-            ge=0,
-            le=3600,
-            description=(
-                "Feed-forward for proportional objectives: also size for the value the "
-                "recent trend (least squares over the last 2 minutes) reaches this far "
-                "ahead. Only ever adds replicas; 0 disables it."
-            ),
-        ),
-    ] = 30
+    demand_headroom: DemandHeadroom = defaulted(DemandHeadroom)
     behavior: Behavior = defaulted(Behavior)
     on_metrics_unavailable: MetricsUnavailable = defaulted(MetricsUnavailable)
 

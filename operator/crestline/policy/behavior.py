@@ -54,18 +54,25 @@ def _period_start(current: int, events: Sequence[Timed], now: float, period: flo
     return current - changed
 
 
-def scale_up_limit(current: int, rules: ScalingRules, events: Sequence[Timed], now: float) -> int:
-    """The most replicas the up policies allow right now."""
-    if rules.select_policy is SelectPolicy.DISABLED:
-        return current
+def _policy_limits(
+    current: int, rules: ScalingRules, events: Sequence[Timed], now: float, sign: int
+) -> list[int]:
+    """Each policy's bound in one direction (``sign`` +1 up, -1 down), from its period start."""
     limits = []
     for policy in rules.policies:
         start = _period_start(current, events, now, policy.period_seconds)
         if policy.type is PolicyType.PODS:
-            limits.append(start + policy.value)
+            limits.append(start + sign * policy.value)
         else:
-            limits.append(math.ceil(start * (1 + policy.value / 100)))
-    if not limits:
+            scaled = start * (1 + sign * policy.value / 100)
+            limits.append(math.ceil(scaled) if sign > 0 else math.floor(scaled))
+    return limits
+
+
+def scale_up_limit(current: int, rules: ScalingRules, events: Sequence[Timed], now: float) -> int:
+    """The most replicas the up policies allow right now."""
+    limits = _policy_limits(current, rules, events, now, +1)
+    if rules.select_policy is SelectPolicy.DISABLED or not limits:
         return current
     pick = max if rules.select_policy is SelectPolicy.MAX else min
     return max(current, pick(limits))
@@ -73,16 +80,8 @@ def scale_up_limit(current: int, rules: ScalingRules, events: Sequence[Timed], n
 
 def scale_down_limit(current: int, rules: ScalingRules, events: Sequence[Timed], now: float) -> int:
     """The fewest replicas the down policies allow right now."""
-    if rules.select_policy is SelectPolicy.DISABLED:
-        return current
-    limits = []
-    for policy in rules.policies:
-        start = _period_start(current, events, now, policy.period_seconds)
-        if policy.type is PolicyType.PODS:
-            limits.append(start - policy.value)
-        else:
-            limits.append(math.floor(start * (1 - policy.value / 100)))
-    if not limits:
+    limits = _policy_limits(current, rules, events, now, -1)
+    if rules.select_policy is SelectPolicy.DISABLED or not limits:
         return current
     # "Max" means the policy allowing the most change, i.e. the lowest floor.
     pick = min if rules.select_policy is SelectPolicy.MAX else max

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from crestline.api.slo import Direction as ObjDirection
 from crestline.api.slo import MetricsUnavailableAction, Objective, ObjectiveKind, ScalingSpec
 from crestline.policy.behavior import Timed, scale_down_limit, scale_up_limit, stabilize
 from crestline.policy.laws import DEFAULT_SLO_LAW, SloLawParams, badness, propose
@@ -36,7 +37,7 @@ class Reading:
 
     value: float | None
     error: str | None = None
-    slope: float | None = None  # per second, from recent readings (see trend_slope)
+    headroom_value: float | None = None  # value to size for (see policy.demand)
 
     @property
     def ok(self) -> bool:
@@ -101,7 +102,6 @@ def _evaluate(
     *,
     serving: int,
     tolerance: float,
-    lookahead: float,
     law: SloLawParams,
 ) -> list[ObjectiveOutcome]:
     outcomes = []
@@ -119,11 +119,15 @@ def _evaluate(
         assert reading.value is not None
         ratio = badness(reading.value, obj.target, direction)
         proposal = propose(kind, serving, ratio, tolerance, law)
-        if lookahead > 0 and reading.slope and kind is ObjectiveKind.PROPORTIONAL:
-            # Feed-forward: size for where the trend will be once new replicas serve.
-            ahead = badness(reading.value + reading.slope * lookahead, obj.target, direction)
-            if ahead > ratio:
-                proposal = max(proposal, propose(kind, serving, ahead, tolerance, law))
+        if (
+            kind is ObjectiveKind.PROPORTIONAL
+            and direction is ObjDirection.BELOW
+            and reading.headroom_value is not None
+            and reading.headroom_value > reading.value
+        ):
+            # Size for recent bursts too (policy.demand); this only ever adds replicas.
+            burst = badness(reading.headroom_value, obj.target, direction)
+            proposal = max(proposal, propose(kind, serving, burst, tolerance, law))
         outcomes.append(
             ObjectiveOutcome(
                 obj.name,
@@ -214,14 +218,13 @@ def decide(
     current = state.current
     lo, hi = scaling.min_replicas, scaling.max_replicas
     in_flight = warming_up(state.scale_events, now, scaling.warmup_seconds)
-    serving = max(current - in_flight, 0)
+    serving = serving_replicas(state, now, scaling)
     outcomes = tuple(
         _evaluate(
             objectives,
             readings,
             serving=serving,
             tolerance=scaling.tolerance,
-            lookahead=scaling.lookahead_seconds,
             law=law,
         )
     )
@@ -270,19 +273,6 @@ def decide(
     )
 
 
-def trend_slope(points: Sequence[tuple[float, float]]) -> float | None:
-    """Least-squares slope (per second) of (t, value) points; None with fewer than 3."""
-    if len(points) < 3:
-        return None
-    n = len(points)
-    mt = sum(t for t, _ in points) / n
-    mv = sum(v for _, v in points) / n
-    var = sum((t - mt) ** 2 for t, _ in points)
-    if var <= 0:
-        return None
-    return sum((t - mt) * (v - mv) for t, v in points) / var
-
-
 def warming_up(events: Sequence[Timed], now: float, warmup_seconds: float) -> int:
     """Replicas added within the warm-up time: asked for, but not yet in the readings.
 
@@ -292,6 +282,11 @@ def warming_up(events: Sequence[Timed], now: float, warmup_seconds: float) -> in
     unready pods at 0% usage when scaling up.
     """
     return sum(e.value for e in events if e.value > 0 and e.t > now - warmup_seconds)
+
+
+def serving_replicas(state: ScaleState, now: float, scaling: ScalingSpec) -> int:
+    """Replicas whose capacity the current readings reflect (current minus warming up)."""
+    return max(state.current - warming_up(state.scale_events, now, scaling.warmup_seconds), 0)
 
 
 def record_scale(

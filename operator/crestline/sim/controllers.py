@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 
 from crestline.api.slo import Objective, ScalingSpec
 from crestline.policy.behavior import Timed, scale_down_limit, scale_up_limit, stabilize
-from crestline.policy.decide import Reading, ScaleState, decide, record_scale, trend_slope
+from crestline.policy.decide import (
+    Reading,
+    ScaleState,
+    decide,
+    record_scale,
+    serving_replicas,
+)
+from crestline.policy.demand import ReadingMemory
 from crestline.sim.model import ServiceModel
 from crestline.sim.replay import Observation
 from crestline.sim.trace import LoadTrace
@@ -38,29 +45,26 @@ def standard_readings(obs: Observation) -> dict[str, Reading]:
 
 @dataclass
 class CrestlineController:
-    """The operator's decision path: readings with trends, then :func:`decide`."""
+    """The operator's decision path: readings with demand headroom, then :func:`decide`."""
 
     scaling: ScalingSpec
     objectives: tuple[Objective, ...]
     interval: float = 15.0
     readings: ReadingsFn = standard_readings
-    trend_window: float = 120.0
     state: ScaleState = field(default_factory=lambda: ScaleState(0))
-    history: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
-
-    def _with_trends(self, t: float, readings: Mapping[str, Reading]) -> dict[str, Reading]:
-        out = {}
-        for name, r in readings.items():
-            points = self.history.setdefault(name, [])
-            if r.ok and r.value is not None:
-                points.append((t, r.value))
-            points[:] = [p for p in points if p[0] > t - self.trend_window]
-            out[name] = Reading(r.value, r.error, trend_slope(points))
-        return out
+    memory: ReadingMemory | None = None
 
     def evaluate(self, obs: Observation) -> int:
         state = ScaleState(obs.total, self.state.recommendations, self.state.scale_events)
-        readings = self._with_trends(obs.t, self.readings(obs))
+        headroom = self.scaling.demand_headroom
+        if self.memory is None:
+            self.memory = ReadingMemory(headroom.window_seconds)
+        readings = self.memory.with_headroom(
+            self.readings(obs),
+            obs.t,
+            serving_replicas(state, obs.t, self.scaling),
+            headroom.deviations,
+        )
         d = decide(self.scaling, self.objectives, readings, state, obs.t)
         events = record_scale(state.scale_events, obs.t, d.desired - obs.total, self.scaling)
         self.state = ScaleState(d.desired, d.recommendations, events)

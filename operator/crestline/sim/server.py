@@ -102,6 +102,10 @@ class SimulatedService:
                 self._t0 = time.monotonic()
 
     def start(self, port: int, addr: str = "127.0.0.1") -> None:
+        """Serve ``/metrics`` and start the clock. The replicas that exist now are taken
+        as already serving: the simulated service was running before we looked at it."""
+        self.desired = self._source()
+        self._replicas = Replicas(self._replicas.startup_seconds, ready=self.desired)
         registry = CollectorRegistry()
         registry.register(self)
         self._server, _ = start_http_server(port, addr=addr, registry=registry)

@@ -1,0 +1,238 @@
+"""Building blocks for scenarios on the local stack: the operator as a process, workloads.
+
+Shared by the end-to-end tests, the reaction-time benchmark and the demo, so all three
+exercise the operator the same way a user runs it (``crestline run``) against the same
+simulated workloads.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+
+from crestline.api.slo import GROUP, VERSION
+from crestline.sim.model import ServiceModel
+from crestline.sim.server import SimulatedService, kube_replica_source
+from crestline.sim.trace import StepTrace
+from crestline.stack.ports import free_port
+from crestline.stack.stack import Stack
+
+PLURAL = "performanceslos"
+
+
+@dataclass
+class OperatorProcess:
+    """``crestline run`` as a child process, logging to a file."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+    metrics_port: int
+    argv: list[str]
+    env: dict[str, str]
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self, lines: int = 60) -> str:
+        return "".join(self.log.read_text(errors="replace").splitlines(True)[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up, like a crashed or evicted pod."""
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def restart(self) -> None:
+        if self.alive():
+            self.stop()
+        with self.log.open("ab") as fh:
+            self.proc = subprocess.Popen(
+                self.argv, stdout=fh, stderr=subprocess.STDOUT, env=self.env
+            )
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def start_operator(stack: Stack, log: Path, *extra: str) -> OperatorProcess:
+    assert stack.prometheus is not None
+    port = free_port()
+    env = {**os.environ, **stack.env()}
+    argv = [
+        sys.executable,
+        "-m",
+        "crestline",
+        "run",
+        "--all-namespaces",
+        "--prometheus-url",
+        stack.prometheus.url,
+        "--metrics-port",
+        str(port),
+        *extra,
+    ]
+    with log.open("ab") as fh:
+        proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, env=env)
+    return OperatorProcess(proc, log, port, argv, env)
+
+
+def create_deployment(kube: client.ApiClient, namespace: str, name: str, replicas: int) -> None:
+    """A Deployment whose pods never run (no kubelet): only its scale matters here."""
+    labels = {"app": name}
+    body: Any = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "app", "image": "example.invalid/a"}]},
+            },
+        },
+    }
+    client.AppsV1Api(kube).create_namespaced_deployment(namespace, body)
+
+
+@dataclass
+class Workload:
+    """A Deployment and the simulator that plays its traffic, scraped by the stack."""
+
+    namespace: str
+    name: str
+    sim: SimulatedService
+    job: str
+
+    def set_load(self, rps: float) -> None:
+        self.sim.set_trace(StepTrace([(0, rps)], length=1e9))
+
+    def remove(self, stack: Stack) -> None:
+        self.sim.stop()
+        if stack.prometheus is not None:
+            stack.prometheus.set_scrape_configs(
+                [c for c in stack.prometheus.scrape_configs if c["job_name"] != self.job]
+            )
+
+
+def deploy_workload(
+    stack: Stack,
+    kube: client.ApiClient,
+    namespace: str,
+    name: str = "web",
+    *,
+    replicas: int = 2,
+    rps: float = 40.0,
+    startup_seconds: float = 2.0,
+) -> Workload:
+    assert stack.prometheus is not None
+    create_deployment(kube, namespace, name, replicas)
+    sim = SimulatedService(
+        name,
+        namespace,
+        StepTrace([(0, rps)], length=1e9),
+        kube_replica_source(kube, namespace, name),
+        model=ServiceModel(service_rate=10, workers=4),
+        startup_seconds=startup_seconds,
+    )
+    sim.start(free_port())
+    job = f"{namespace}-{name}"
+    stack.prometheus.add_target(job, f"127.0.0.1:{sim.port}")
+    return Workload(namespace, name, sim, job)
+
+
+def slo_body(name: str, target: str, namespace: str, **spec: Any) -> dict[str, Any]:
+    """A PerformanceSLO on ``target``'s simulated p95, tuned for compressed time.
+
+    The selector names the namespace too: every test workload is called ``web``, and a
+    previous one's series linger in Prometheus for the length of the rate window.
+    """
+    base: dict[str, Any] = {
+        "targetRef": {"name": target},
+        "objectives": [
+            {
+                "name": "p95",
+                "preset": {
+                    "latency": {
+                        "metric": "http_request_duration_seconds",
+                        "selector": f'service="{target}",namespace="{namespace}"',
+                        "window": "10s",
+                    }
+                },
+                "target": 0.5,
+            }
+        ],
+        "scaling": {
+            # warm-up >= start-up (2 s) + query window (10 s) + scrape (1 s)
+            "minReplicas": 2,
+            "maxReplicas": 10,
+            "warmupSeconds": 15,
+            "behavior": {
+                "scaleUp": {
+                    "stabilizationWindowSeconds": 0,
+                    "policies": [{"type": "Percent", "value": 100, "periodSeconds": 2}],
+                },
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 15,
+                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 5}],
+                },
+            },
+        },
+        "evaluation": {"intervalSeconds": 2, "timeoutSeconds": 2},
+    }
+    base.update(spec)
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "PerformanceSLO",
+        "metadata": {"name": name},
+        "spec": base,
+    }
+
+
+def p95_query(w: Workload, window: str = "10s") -> str:
+    return (
+        "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket"
+        f'{{service="{w.name}",namespace="{w.namespace}"}}[{window}])))'
+    )
+
+
+def create_slo(kube: client.ApiClient, namespace: str, body: dict[str, Any]) -> None:
+    client.CustomObjectsApi(kube).create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, body
+    )
+
+
+def get_slo(kube: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
+    obj: Any = client.CustomObjectsApi(kube).get_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, name
+    )
+    return dict(obj)
+
+
+def replicas(kube: client.ApiClient, namespace: str, name: str) -> int:
+    scale = client.AppsV1Api(kube).read_namespaced_deployment_scale(name, namespace)
+    return int(scale.spec.replicas or 0) if scale.spec else 0
+
+
+def wait_for(
+    predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.25
+) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
