@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from crestline.api import ObjectiveKind, PerformanceSLOSpec
 from crestline.api.crdgen import ALL_CRDS, drifted, render
+from crestline.api.eventday import EventDaySpec, iana_zones
 from crestline.stack.binaries import repo_root
 
 
@@ -104,3 +105,37 @@ def test_defaults_and_kinds() -> None:
 def test_bad_specs_fail_with_a_clear_message(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message.replace("[", r"\[")):
         PerformanceSLOSpec.model_validate(_spec(**overrides))
+
+
+def _eventday(**schedule: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "timezone": "Europe/Berlin",
+        "windows": [{"start": "2026-11-27T09:00:00", "end": "2026-11-27T21:00:00"}],
+    }
+    base.update(schedule)
+    return {"schedule": base}
+
+
+def test_eventday_defaults() -> None:
+    spec = EventDaySpec.model_validate(_eventday())
+    assert spec.overrides.capacity.no_scale_down is True
+    assert spec.schedule.lead_time == "0s"
+    assert "Europe/Berlin" in iana_zones()
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ({"timezone": "Mars/Base"}, "unknown IANA timezone"),
+        (
+            {"windows": [{"start": "2026-11-27T21:00:00", "end": "2026-11-27T09:00:00"}]},
+            "end must be after start",
+        ),
+        ({"windows": [], "recurring": []}, "at least one window"),
+        ({"recurring": [{"cron": "61 * * * *", "duration": "1h"}]}, "minute"),
+        ({"leadTime": "-1h"}, "pattern"),
+    ],
+)
+def test_bad_eventdays_fail_with_a_clear_message(schedule: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        EventDaySpec.model_validate(_eventday(**schedule))

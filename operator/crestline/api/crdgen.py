@@ -22,10 +22,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from crestline.api.eventday import EventDaySpec, EventDayStatus
 from crestline.api.slo import GROUP, VERSION, PerformanceSLOSpec
 from crestline.api.status import PerformanceSLOStatus
 
-_DROP = {"title", "additionalProperties"}
+_DROP = {"title"}
 
 
 def _resolve(node: Any, defs: dict[str, Any]) -> Any:
@@ -50,6 +51,8 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
     for key, value in node.items():
         if key in _DROP or key == "$defs":
             continue
+        if key == "additionalProperties" and isinstance(value, bool):
+            continue  # maps (a schema here) stay; closed objects are pruned instead
         if key == "exclusiveMinimum" and not isinstance(value, bool):
             out["minimum"] = value
             out["exclusiveMinimum"] = True
@@ -107,7 +110,27 @@ PERFORMANCE_SLO = CrdSpec(
     description="Keep a workload inside its performance objectives by scaling it.",
 )
 
-ALL_CRDS: tuple[CrdSpec, ...] = (PERFORMANCE_SLO,)
+EVENT_DAY = CrdSpec(
+    kind="EventDay",
+    plural="eventdays",
+    short_names=("evd",),
+    spec_model=EventDaySpec,
+    status_model=EventDayStatus,
+    printer_columns=(
+        {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+        {
+            "name": "Next",
+            "type": "string",
+            "jsonPath": ".status.nextActivation",
+            "description": "When event mode next begins (UTC).",
+        },
+        {"name": "SLOs", "type": "string", "jsonPath": ".status.affected"},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    ),
+    description="A scheduled event mode that prepares selected SLOs for a known peak.",
+)
+
+ALL_CRDS: tuple[CrdSpec, ...] = (PERFORMANCE_SLO, EVENT_DAY)
 
 
 def render(crd: CrdSpec) -> dict[str, Any]:
