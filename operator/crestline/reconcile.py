@@ -17,7 +17,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
@@ -51,6 +51,7 @@ from crestline.policy.decide import (
     serving_replicas,
 )
 from crestline.policy.demand import ReadingMemory
+from crestline.policy.overlay import InForce, effective
 from crestline.queries import render
 
 MAX_DECISIONS = 10
@@ -66,7 +67,11 @@ class Event:
 
 @dataclass
 class Outcome:
-    """What one evaluation wants written: the status, and Events to post."""
+    """What one evaluation wants written: the status, and Events to post.
+
+    The status is a JSON merge patch, so it carries unset fields as null: that is what
+    removes a field that no longer applies (e.g. ``eventBaseline`` after an event).
+    """
 
     status: dict[str, Any]
     events: list[Event] = field(default_factory=list)
@@ -85,7 +90,10 @@ def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-SourceFactory = Callable[[PrometheusSpec, str, float], PrometheusSource]
+class EventSource(Protocol):
+    """Which EventDays are in force for an SLO (see crestline.eventdays)."""
+
+    def in_force(self, namespace: str, slo_labels: Mapping[str, str]) -> list[InForce]: ...
 
 
 class Reconciler:
@@ -96,9 +104,11 @@ class Reconciler:
         kube: KubeTarget,
         *,
         default_prometheus_url: str | None,
+        events: EventSource | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.kube = kube
+        self.events = events
         self.default_prometheus_url = default_prometheus_url
         self.clock = clock
         self._memory: dict[tuple[str, str], _Memory] = {}
@@ -189,7 +199,9 @@ class Reconciler:
             )
             return self._failed(old, now, generation, "InvalidSpec", message, namespace, name)
 
-        interval = float(spec.evaluation.interval_seconds)
+        labels = body.get("metadata", {}).get("labels") or {}
+        in_force = self.events.in_force(namespace, labels) if self.events else []
+        interval = float(effective(spec, in_force)[0].evaluation.interval_seconds)
         ref = spec.target_ref
         try:
             scale = self.kube.read_scale(namespace, ref.kind, ref.name)
@@ -207,6 +219,10 @@ class Reconciler:
             )
             outcome.interval = interval
             return outcome
+        # The replica count when the events came into force: event headroom is applied to
+        # it once. Kept in the status, so a restart neither re-applies nor forgets it.
+        baseline = (old.event_baseline or scale.desired) if in_force else None
+        spec, overlay = effective(spec, in_force, baseline)
 
         readings, failures = self._read(spec, namespace, now)
         state = ScaleState(scale.desired, mem.recommendations, mem.scale_events)
@@ -215,7 +231,7 @@ class Reconciler:
         readings = mem.readings.with_headroom(
             readings, now, serving_replicas(state, now, spec.scaling), headroom.deviations
         )
-        decision = decide(spec.scaling, spec.objectives, readings, state, now)
+        decision = decide(spec.scaling, spec.objectives, readings, state, now, overlay=overlay)
         mem.recommendations = decision.recommendations
 
         applied, events, write_error = self._act(spec, namespace, name, decision, owners, mem, now)
@@ -225,10 +241,17 @@ class Reconciler:
         events += _condition_events(old.conditions, merged)
 
         status = _status(spec, decision, old, merged, mem, now, generation, current, applied)
+        if in_force:
+            names = ", ".join(f"{e.name} ({e.phase})" for e in in_force)
+            status = status.model_copy(
+                update={
+                    "mode": f"EventDay {names}",
+                    "active_events": [e.name for e in in_force],
+                    "event_baseline": baseline,
+                }
+            )
         _export(namespace, name, decision)
-        return Outcome(
-            status.model_dump(by_alias=True, mode="json", exclude_none=True), events, interval
-        )
+        return Outcome(status.model_dump(by_alias=True, mode="json"), events, interval)
 
     # -- act ------------------------------------------------------------------------------
     def _act(
@@ -295,7 +318,7 @@ class Reconciler:
             }
         )
         events = _condition_events(old.conditions, merged)
-        return Outcome(status.model_dump(by_alias=True, mode="json", exclude_none=True), events)
+        return Outcome(status.model_dump(by_alias=True, mode="json"), events)
 
 
 def _old_status(body: Mapping[str, Any]) -> PerformanceSLOStatus:

@@ -38,6 +38,8 @@ def _variant(name: str, schedule: dict[str, Any]) -> dict[str, Any]:
     obj = copy.deepcopy(VALID)
     obj["metadata"]["name"] = name
     obj["spec"]["schedule"].update(schedule)
+    for key in [k for k, v in obj["spec"]["schedule"].items() if v is None]:
+        del obj["spec"]["schedule"][key]
     return obj
 
 
@@ -64,6 +66,7 @@ def test_valid_eventday_is_accepted_with_defaults(stack: Stack, crds: None) -> N
         ("unknown-tz", {"timezone": "Mars/Olympus_Mons"}, "unknown IANA timezone"),
         ("negative-lead", {"leadTime": "-2h"}, "leadTime"),
         ("no-windows", {"windows": [], "recurring": []}, "at least one window"),
+        ("windows-absent", {"windows": None, "recurring": None}, "at least one window"),
     ],
 )
 def test_invalid_eventday_is_rejected_at_apply(

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from crestline.api import Objective
 from crestline.conditions import changed, cond, merge
 from crestline.queries import render
-from crestline.schedule import next_tick
+from crestline.ticks import next_tick
 
 
 def _obj(preset: dict[str, object]) -> Objective:

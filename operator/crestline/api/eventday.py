@@ -79,7 +79,8 @@ class Schedule(ApiModel):
     model_config = ApiModel.model_config | {
         "json_schema_extra": cel(
             (
-                "size(self.windows) + size(self.recurring) >= 1",
+                "(has(self.windows) ? size(self.windows) : 0)"
+                " + (has(self.recurring) ? size(self.recurring) : 0) >= 1",
                 "the schedule needs at least one window (windows or recurring)",
             ),
         )

@@ -78,6 +78,12 @@ class PerformanceSLOStatus(ApiModel):
         str | None, Field(description="enforce, dryRun, Paused, or the EventDay in force.")
     ] = None
     last_evaluation_time: str | None = None
+    active_events: Annotated[
+        list[str], Field(description="EventDays in force (warming, active or cooling).")
+    ] = Field(default_factory=list)
+    event_baseline: Annotated[
+        int | None, Field(description="Replicas when the EventDays in force began.")
+    ] = None
     conditions: list[Condition] = Field(default_factory=list)
     objectives: list[ObjectiveStatus] = Field(default_factory=list)
     last_decision: Decision | None = None

@@ -23,6 +23,7 @@ from crestline.api.slo import Direction as ObjDirection
 from crestline.api.slo import MetricsUnavailableAction, Objective, ObjectiveKind, ScalingSpec
 from crestline.policy.behavior import Timed, scale_down_limit, scale_up_limit, stabilize
 from crestline.policy.laws import DEFAULT_SLO_LAW, SloLawParams, badness, propose
+from crestline.policy.overlay import Overlay
 
 
 class Direction(StrEnum):
@@ -213,8 +214,13 @@ def decide(
     now: float,
     *,
     law: SloLawParams = DEFAULT_SLO_LAW,
+    overlay: Overlay | None = None,
 ) -> Decision:
-    """The replica decision for one evaluation. Pure: same input, same output."""
+    """The replica decision for one evaluation. Pure: same input, same output.
+
+    ``overlay`` carries what an EventDay in force adds beyond its adjusted spec (see
+    :mod:`crestline.policy.overlay`): no scale-down.
+    """
     current = state.current
     lo, hi = scaling.min_replicas, scaling.max_replicas
     in_flight = warming_up(state.scale_events, now, scaling.warmup_seconds)
@@ -249,6 +255,9 @@ def decide(
         history = (Timed(now, current),)
     combined = max(proposals)
     notes = []
+    if overlay is not None and overlay.no_scale_down and combined < current:
+        notes.append(f"event {', '.join(overlay.events)}: no scale-down")
+        combined = current
     if in_flight:
         notes.append(f"{in_flight} replica(s) still warming up, counted as not serving")
     if not complete and combined < current:

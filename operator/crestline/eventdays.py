@@ -1,0 +1,161 @@
+"""EventDay evaluation: where each event stands, and which events an SLO must honour.
+
+Level-triggered on purpose: nothing is handed from the EventDay's daemon to the SLO's.
+Each SLO evaluation lists the EventDays of its namespace and computes their phase at
+``now`` from their specs and manual-control annotations (pure functions in
+:mod:`crestline.policy.events`); the EventDay daemon computes the same thing to keep
+its status and Events current for humans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes import client
+from pydantic import ValidationError
+
+from crestline.api.eventday import EventDaySpec, EventDayStatus
+from crestline.api.slo import GROUP, VERSION
+from crestline.conditions import cond, merge
+from crestline.policy.calendar import CalendarState, Phase
+from crestline.policy.events import event_state, manual_control, selects
+from crestline.policy.overlay import InForce
+from crestline.reconcile import Event
+
+EVENTDAYS, SLOS = "eventdays", "performanceslos"
+IN_FORCE = (Phase.WARMING, Phase.ACTIVE, Phase.COOLING)
+MAX_SLEEP = 30.0
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
+
+
+@dataclass
+class EventOutcome:
+    status: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+    wake_in: float = MAX_SLEEP
+
+
+class EventDays:
+    def __init__(
+        self, custom: client.CustomObjectsApi, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.custom = custom
+        self.clock = clock
+
+    def _list(self, namespace: str, plural: str) -> list[dict[str, Any]]:
+        listing: Any = self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)
+        return list(listing.get("items", []))
+
+    def in_force(self, namespace: str, slo_labels: Mapping[str, str]) -> list[InForce]:
+        """The EventDays selecting an SLO with these labels that are warming/active/cooling."""
+        now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+        found = []
+        for item in self._list(namespace, EVENTDAYS):
+            try:
+                spec = EventDaySpec.model_validate(item.get("spec", {}))
+            except ValidationError:
+                continue  # reported on the EventDay itself
+            if not selects(spec.selector.match_labels, dict(slo_labels)):
+                continue
+            annotations = item.get("metadata", {}).get("annotations") or {}
+            manual, stopped, _ = manual_control(annotations)
+            state = event_state(spec, now, manual, stopped)
+            if state.phase in IN_FORCE:
+                found.append(InForce(item["metadata"]["name"], state.phase.value, spec.overrides))
+        return found
+
+    def evaluate(self, namespace: str, name: str, body: Mapping[str, Any]) -> EventOutcome:
+        now_ts = self.clock()
+        now = dt.datetime.fromtimestamp(now_ts, dt.UTC)
+        stamp = _iso(now) or ""
+        generation = body.get("metadata", {}).get("generation")
+        try:
+            old = EventDayStatus.model_validate(body.get("status") or {})
+        except ValidationError:
+            old = EventDayStatus()
+        try:
+            spec = EventDaySpec.model_validate(body.get("spec", {}))
+        except ValidationError as exc:
+            message = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            conditions = merge(
+                old.conditions, [cond("Ready", False, "InvalidSpec", message, generation)], stamp
+            )
+            status = old.model_copy(
+                update={"conditions": conditions, "observed_generation": generation}
+            )
+            return EventOutcome(
+                status.model_dump(by_alias=True, mode="json"),
+                [Event("Warning", "InvalidSpec", message)],
+            )
+        annotations = dict(body.get("metadata", {}).get("annotations") or {})
+        manual, stopped, problems = manual_control(annotations)
+        state = event_state(spec, now, manual, stopped)
+        slos = sorted(
+            s["metadata"]["name"]
+            for s in self._list(namespace, SLOS)
+            if selects(spec.selector.match_labels, s["metadata"].get("labels") or {})
+        )
+        act = state.activation
+        updates = [
+            cond(
+                "Ready",
+                not problems,
+                "ManualControlInvalid" if problems else "Scheduled",
+                "; ".join(problems),
+                generation,
+            )
+        ]
+        status = EventDayStatus(
+            observed_generation=generation,
+            phase=state.phase.value,
+            next_activation=_iso(state.next_activation),
+            current_window=(
+                f"{_iso(act.active_from)}/{_iso(act.active_until)}"
+                if act and state.phase in IN_FORCE
+                else None
+            ),
+            slos=slos,
+            affected=", ".join(slos) if slos else None,
+            conditions=merge(old.conditions, updates, stamp),
+        )
+        events = []
+        if old.phase != status.phase:
+            events.append(
+                Event(
+                    "Normal",
+                    f"Phase{state.phase.value}",
+                    f"{old.phase or 'New'} -> {state.phase.value}; SLOs: "
+                    f"{status.affected or 'none'}",
+                )
+            )
+        events += [
+            Event("Warning", "ManualControlInvalid", p)
+            for p in problems
+            if not any(c.reason == "ManualControlInvalid" for c in old.conditions)
+        ]
+        return EventOutcome(
+            status.model_dump(by_alias=True, mode="json"),
+            events,
+            _wake_in(state, now),
+        )
+
+
+def _wake_in(state: CalendarState, now: dt.datetime) -> float:
+    """Seconds until the next phase boundary (capped), so transitions are seen on time."""
+    marks = []
+    act = state.activation
+    if act is not None:
+        marks += [act.active_from, act.start, act.end, act.active_until]
+    if state.next_activation is not None:
+        marks.append(state.next_activation)
+    future = [(m - now).total_seconds() for m in marks if m > now]
+    return float(max(0.2, min([MAX_SLEEP, *future])))
