@@ -6,6 +6,7 @@ it. It is stopped by the session finalizer, which pytest runs on failure and Ctr
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -38,3 +39,15 @@ def crds(stack: Stack) -> None:
     kubectl(stack, "apply", "--server-side", "-f", str(root / "crds"))
     for crd in ALL_CRDS:
         wait_established(stack, f"{crd.plural}.crestline.dev")
+    # Prometheus Operator's ServiceMonitor/PodMonitor/PrometheusRule, from its Go module.
+    monitoring = subprocess.run(
+        ["bash", str(root / "controlplane" / "monitoring-crds.sh")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    for kind in ("servicemonitors", "podmonitors", "prometheusrules"):
+        kubectl(
+            stack, "apply", "--server-side", "-f", f"{monitoring}/monitoring.coreos.com_{kind}.yaml"
+        )
+        wait_established(stack, f"{kind}.monitoring.coreos.com")

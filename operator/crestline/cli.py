@@ -71,6 +71,9 @@ def _run(args: argparse.Namespace) -> int:
     handlers.OPTIONS.prometheus_url = args.prometheus_url or os.environ.get(
         "CRESTLINE_PROMETHEUS_URL"
     )
+    handlers.OPTIONS.alertmanager_url = args.alertmanager_url or os.environ.get(
+        "CRESTLINE_ALERTMANAGER_URL"
+    )
     handlers.OPTIONS.metrics_port = args.metrics_port
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -109,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-n", "--namespace", action="append", help="watch this namespace")
     run.add_argument("-A", "--all-namespaces", action="store_true", help="watch all namespaces")
     run.add_argument("--prometheus-url", help="default Prometheus (else CRESTLINE_PROMETHEUS_URL)")
+    run.add_argument(
+        "--alertmanager-url", help="default Alertmanager (else CRESTLINE_ALERTMANAGER_URL)"
+    )
     run.add_argument("--metrics-port", type=int, help="serve the operator's metrics on this port")
     run.add_argument("--liveness", help="kopf liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
     run.add_argument("--peering", help="kopf peering name for HA (default: standalone)")

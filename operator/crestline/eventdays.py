@@ -18,7 +18,8 @@ from typing import Any
 from kubernetes import client
 from pydantic import ValidationError
 
-from crestline.api.eventday import EventDaySpec, EventDayStatus
+from crestline.actions import ActionRunner
+from crestline.api.eventday import ActionRecord, EventDaySpec, EventDayStatus
 from crestline.api.slo import GROUP, VERSION
 from crestline.conditions import cond, merge
 from crestline.policy.calendar import CalendarState, Phase
@@ -44,10 +45,45 @@ class EventOutcome:
 
 class EventDays:
     def __init__(
-        self, custom: client.CustomObjectsApi, clock: Callable[[], float] = time.time
+        self,
+        custom: client.CustomObjectsApi,
+        runner: ActionRunner | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.custom = custom
+        self.runner = runner
         self.clock = clock
+
+    def _persist(self, namespace: str, name: str) -> Callable[[list[ActionRecord]], None]:
+        def persist(ledger: list[ActionRecord]) -> None:
+            patch = {
+                "status": {"actions": [r.model_dump(by_alias=True, mode="json") for r in ledger]}
+            }
+            self.custom.patch_namespaced_custom_object_status(
+                GROUP,
+                VERSION,
+                namespace,
+                EVENTDAYS,
+                name,
+                patch,
+                _content_type="application/merge-patch+json",
+            )
+
+        return persist
+
+    def restore(self, namespace: str, body: Mapping[str, Any]) -> list[Event]:
+        """Undo everything still applied (the EventDay is being deleted)."""
+        if self.runner is None:
+            return []
+        try:
+            spec = EventDaySpec.model_validate(body.get("spec", {}))
+            old = EventDayStatus.model_validate(body.get("status") or {})
+        except ValidationError:
+            return []
+        result = self.runner.restore_all(namespace, spec, list(old.actions))
+        if result.problems:
+            raise RuntimeError("; ".join(result.problems))  # kopf retries the deletion
+        return result.events
 
     def _list(self, namespace: str, plural: str) -> list[dict[str, Any]]:
         listing: Any = self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)
@@ -105,14 +141,36 @@ class EventDays:
             if selects(spec.selector.match_labels, s["metadata"].get("labels") or {})
         )
         act = state.activation
+        ledger = list(old.actions)
+        action_events: list[Event] = []
+        if self.runner is not None:
+            result = self.runner.reconcile(
+                namespace,
+                name,
+                spec,
+                act if state.phase in IN_FORCE else None,
+                ledger,
+                self._persist(namespace, name),
+            )
+            ledger, action_events = _bounded(result.ledger), result.events
+            problems += result.problems
+        # Drift stays reported while the ledger remembers it (the last two activations).
+        drifted = [r.message or r.key for r in ledger if r.state == "drifted"]
         updates = [
             cond(
                 "Ready",
                 not problems,
-                "ManualControlInvalid" if problems else "Scheduled",
+                "Problems" if problems else "Scheduled",
                 "; ".join(problems),
                 generation,
-            )
+            ),
+            cond(
+                "Drift",
+                bool(drifted),
+                "Drifted" if drifted else "NoDrift",
+                "; ".join(drifted),
+                generation,
+            ),
         ]
         status = EventDayStatus(
             observed_generation=generation,
@@ -125,6 +183,7 @@ class EventDays:
             ),
             slos=slos,
             affected=", ".join(slos) if slos else None,
+            actions=ledger,
             conditions=merge(old.conditions, updates, stamp),
         )
         events = []
@@ -137,16 +196,22 @@ class EventDays:
                     f"{status.affected or 'none'}",
                 )
             )
-        events += [
-            Event("Warning", "ManualControlInvalid", p)
-            for p in problems
-            if not any(c.reason == "ManualControlInvalid" for c in old.conditions)
-        ]
+        events += action_events
+        if problems and not any(c.reason == "Problems" for c in old.conditions):
+            events.append(Event("Warning", "Problems", "; ".join(problems)))
         return EventOutcome(
-            status.model_dump(by_alias=True, mode="json"),
-            events,
-            _wake_in(state, now),
+            status.model_dump(by_alias=True, mode="json"), events, _wake_in(state, now)
         )
+
+
+def _bounded(ledger: list[ActionRecord], keep: int = 2) -> list[ActionRecord]:
+    """Finished records of the last ``keep`` activations, and everything still to undo."""
+    recent: list[str] = []
+    for r in reversed(ledger):
+        if r.activation not in recent:
+            recent.append(r.activation)
+    recent = recent[:keep]
+    return [r for r in ledger if r.activation in recent or r.state in ("pending", "applied")]
 
 
 def _wake_in(state: CalendarState, now: dt.datetime) -> float:

@@ -21,7 +21,9 @@ from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
 from crestline import metrics
+from crestline.actions import ActionRunner
 from crestline.adapters.kube import KubeTarget
+from crestline.adapters.monitors import Monitors
 from crestline.api.slo import GROUP, VERSION
 from crestline.eventdays import EventDays
 from crestline.reconcile import Event, Reconciler
@@ -37,6 +39,7 @@ class Options:
     """Process-wide settings from the command line, read by the startup handler."""
 
     prometheus_url: str | None = None
+    alertmanager_url: str | None = None
     metrics_port: int | None = None
     max_workers: int = 64
 
@@ -70,7 +73,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.persistence.finalizer = "crestline.dev/finalizer"
     api = api_client()
     custom = client.CustomObjectsApi(api)
-    eventdays = EventDays(custom)
+    eventdays = EventDays(custom, ActionRunner(Monitors(api), OPTIONS.alertmanager_url))
     memo.runtime = Runtime(
         Reconciler(
             KubeTarget(api), default_prometheus_url=OPTIONS.prometheus_url, events=eventdays
@@ -114,6 +117,16 @@ def evaluate_slo(
 @kopf.on.update(GROUP, VERSION, EVENTDAYS)
 def eventday_changed(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
     memo.runtime.wakeup(EVENTDAYS, namespace or "", name).set()
+
+
+@kopf.on.delete(GROUP, VERSION, EVENTDAYS)
+def eventday_deleted(
+    namespace: str | None, name: str, body: kopf.Body, memo: Any, **_: Any
+) -> None:
+    """Undo whatever the event still has applied before the EventDay goes away."""
+    runtime: Runtime = memo.runtime
+    for event in runtime.eventdays.restore(namespace or "", dict(body)):
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1000])
 
 
 @kopf.daemon(GROUP, VERSION, EVENTDAYS, cancellation_timeout=10.0)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 from kubernetes import client
 
 from crestline.stack import Stack
@@ -113,3 +114,120 @@ def test_eventday_prescales_before_the_window_and_restores_after(
     assert "eventBaseline" not in status
     reasons = {e.reason for e in events_for(kube, namespace, "sale")}
     assert {"PhaseWarming", "PhaseActive", "PhaseCooling", "PhaseCompleted"} <= reasons
+
+
+def _monitor(
+    kube: client.ApiClient, namespace: str, name: str, intervals: list[str | None]
+) -> None:
+    endpoints = [
+        {"port": f"p{i}", **({"interval": iv} if iv else {})} for i, iv in enumerate(intervals)
+    ]
+    client.CustomObjectsApi(kube).create_namespaced_custom_object(
+        "monitoring.coreos.com",
+        "v1",
+        namespace,
+        "servicemonitors",
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "ServiceMonitor",
+            "metadata": {"name": name},
+            "spec": {"selector": {"matchLabels": {"app": name}}, "endpoints": endpoints},
+        },
+    )
+
+
+def _intervals(kube: client.ApiClient, namespace: str, name: str) -> list[str | None]:
+    obj: Any = client.CustomObjectsApi(kube).get_namespaced_custom_object(
+        "monitoring.coreos.com", "v1", namespace, "servicemonitors", name
+    )
+    return [e.get("interval") for e in obj["spec"]["endpoints"]]
+
+
+def _our_silences(stack: Stack, namespace: str) -> list[dict[str, Any]]:
+    assert stack.alertmanager is not None
+    silences = requests.get(f"{stack.alertmanager.url}/api/v2/silences", timeout=5).json()
+    return [
+        s
+        for s in silences
+        if s["createdBy"] == "crestline" and f"eventday={namespace}/sale" in s["comment"]
+    ]
+
+
+def _evd(kube: client.ApiClient, namespace: str) -> dict[str, Any]:
+    obj: Any = client.CustomObjectsApi(kube).get_namespaced_custom_object(
+        "crestline.dev", "v1alpha1", namespace, "eventdays", "sale"
+    )
+    return dict(obj)
+
+
+def test_actions_happen_once_survive_a_restart_and_are_restored_unless_changed(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+) -> None:
+    _monitor(kube, namespace, "web", ["30s", None])
+    _monitor(kube, namespace, "api", ["1m"])
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    start, end = now + dt.timedelta(seconds=12), now + dt.timedelta(seconds=35)
+    client.CustomObjectsApi(kube).create_namespaced_custom_object(
+        "crestline.dev",
+        "v1alpha1",
+        namespace,
+        "eventdays",
+        _eventday(
+            "sale",
+            start,
+            end,
+            monitoring={"interval": "5s", "monitors": [{"name": "web"}, {"name": "api"}]},
+            alerts={},
+        ),
+    )
+    wait_for(
+        lambda: _intervals(kube, namespace, "web") == ["5s", "5s"], 30, "the event scrape interval"
+    )
+    assert _intervals(kube, namespace, "api") == ["5s"]
+    silences = wait_for(lambda: _our_silences(stack, namespace), 10, "the silence")
+    assert [s["status"]["state"] for s in silences] == ["active"]
+    assert silences[0]["matchers"] == [
+        {"name": "severity", "value": "critical", "isRegex": False, "isEqual": False}
+    ]
+    # A restart mid-event neither repeats nor forgets anything.
+    operator.kill()
+    operator.restart()
+    time.sleep(6)
+    assert len(_our_silences(stack, namespace)) == 1
+    ledger = _evd(kube, namespace)["status"]["actions"]
+    assert sorted(r["key"] for r in ledger) == [
+        "monitor/ServiceMonitor/api",
+        "monitor/ServiceMonitor/web",
+        "silence",
+    ]
+    # Someone tunes the api monitor by hand during the event: it must not be clobbered.
+    client.CustomObjectsApi(kube).patch_namespaced_custom_object(
+        "monitoring.coreos.com",
+        "v1",
+        namespace,
+        "servicemonitors",
+        "api",
+        {"spec": {"endpoints": [{"port": "p0", "interval": "15s"}]}},
+        _content_type="application/merge-patch+json",
+    )
+
+    wait_for(lambda: _phase(kube, namespace, "sale") == "Completed", 60, "phase Completed")
+    wait_for(
+        lambda: _intervals(kube, namespace, "web") == ["30s", None], 20, "the original intervals"
+    )
+    assert _intervals(kube, namespace, "api") == ["15s"]
+    assert [s["status"]["state"] for s in _our_silences(stack, namespace)] == ["expired"]
+    status = _evd(kube, namespace)["status"]
+    states = {r["key"]: r["state"] for r in status["actions"]}
+    assert states == {
+        "monitor/ServiceMonitor/web": "restored",
+        "monitor/ServiceMonitor/api": "drifted",
+        "silence": "restored",
+    }
+    drift = next(c for c in status["conditions"] if c["type"] == "Drift")
+    assert drift["status"] == "True"
+    assert "api" in drift["message"]
+    assert "Drift" in {e.reason for e in events_for(kube, namespace, "sale")}

@@ -131,6 +131,46 @@ class CapacityOverride(ApiModel):
     no_scale_down: Annotated[bool, Field(description="Hold replicas until the event ends.")] = True
 
 
+class MonitorRef(ApiModel):
+    kind: Annotated[str, Field(pattern=r"^(ServiceMonitor|PodMonitor)$")] = "ServiceMonitor"
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+
+
+class MonitoringOverride(ApiModel):
+    """A faster scrape of the workload while the event is in force, restored afterwards."""
+
+    interval: Annotated[str, Field(pattern=r"^[0-9]+(ms|s|m|h)$", description="e.g. 10s")]
+    monitors: Annotated[list[MonitorRef], Field(min_length=1, max_length=20)]
+
+
+class SilenceMatcher(ApiModel):
+    name: Annotated[str, Field(min_length=1)]
+    value: str
+    is_regex: bool = False
+    is_equal: bool = True
+
+
+def _non_critical() -> list[SilenceMatcher]:
+    return [SilenceMatcher(name="severity", value="critical", is_equal=False)]
+
+
+class AlertsOverride(ApiModel):
+    """An Alertmanager silence over the activation; default: every non-critical alert."""
+
+    matchers: Annotated[list[SilenceMatcher], Field(min_length=1, max_length=20)] = Field(
+        default_factory=_non_critical,
+        json_schema_extra={
+            "default": [
+                {"name": "severity", "value": "critical", "isRegex": False, "isEqual": False}
+            ]
+        },
+    )
+    alertmanager_url: Annotated[
+        str | None,
+        Field(pattern=r"^https?://", description="Default: crestline run --alertmanager-url."),
+    ] = None
+
+
 class Overrides(ApiModel):
     """What changes for the selected SLOs while the event is warming, active or cooling."""
 
@@ -139,6 +179,8 @@ class Overrides(ApiModel):
         default_factory=list
     )
     capacity: CapacityOverride = defaulted(CapacityOverride)
+    monitoring: MonitoringOverride | None = None
+    alerts: AlertsOverride | None = None
 
 
 class LabelSelector(ApiModel):
@@ -151,6 +193,22 @@ class EventDaySpec(ApiModel):
     overrides: Overrides = defaulted(Overrides)
 
 
+class ActionRecord(ApiModel):
+    """One change made for an activation, so it is undone exactly once (even after restarts).
+
+    ``original`` and ``applied`` are JSON; ``state`` moves pending -> applied -> restored,
+    or to drifted when someone else changed the field meanwhile (then it is left alone).
+    """
+
+    key: str
+    activation: str
+    state: Annotated[str, Field(pattern=r"^(pending|applied|restored|drifted|failed)$")]
+    original: str | None = None
+    applied: str | None = None
+    ref: str | None = None
+    message: str | None = None
+
+
 class EventDayStatus(ApiModel):
     observed_generation: int | None = None
     phase: str | None = None
@@ -160,4 +218,5 @@ class EventDayStatus(ApiModel):
         default_factory=list
     )
     affected: Annotated[str | None, Field(description="The SLO names, for kubectl get.")] = None
+    actions: list[ActionRecord] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)

@@ -78,6 +78,7 @@ def start_operator(stack: Stack, log: Path, *extra: str) -> OperatorProcess:
         "--all-namespaces",
         "--prometheus-url",
         stack.prometheus.url,
+        *(["--alertmanager-url", stack.alertmanager.url] if stack.alertmanager else []),
         "--metrics-port",
         str(port),
         *extra,
