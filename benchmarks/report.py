@@ -42,12 +42,13 @@ def _decision_quality(data: dict[str, Any]) -> list[str]:
     for trace in data["traces"]:
         rows = {r["policy"]: r for r in trace["policies"]}
         base = rows[BASELINE]
+        focus = "focus_violation_minutes" in base
         out += [
             f"### {trace['trace']} ({trace['minutes']} minutes)",
             "",
             "| policy | violation-minutes | vs HPA | replica-hours | vs HPA | scaling actions "
-            "| error ratio |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| error ratio |" + (" in the event window |" if focus else ""),
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if focus else ""),
         ]
         for r in trace["policies"]:
             dv = (r["violation_minutes"] / base["violation_minutes"] - 1) * 100
@@ -56,11 +57,12 @@ def _decision_quality(data: dict[str, Any]) -> list[str]:
                 f"| {r['policy']} | {r['violation_minutes']} | {dv:+.0f}% | "
                 f"{r['replica_hours']:.0f} | {dr:.0f}% | {r['scaling_actions']} | "
                 f"{r['error_ratio']:.4f} |"
+                + (f" {r['focus_violation_minutes']} |" if focus else "")
             )
         oracle = trace["oracle_replica_hours"]
         out += [
             f"| oracle (lower bound, 0 violations) | 0 | -100% | {oracle:.0f} | "
-            f"{oracle / base['replica_hours'] * 100:.0f}% | - | - |",
+            f"{oracle / base['replica_hours'] * 100:.0f}% | - | - |" + (" 0 |" if focus else ""),
             "",
         ]
     out += [
@@ -73,6 +75,15 @@ def _decision_quality(data: dict[str, Any]) -> list[str]:
         "are not counted as serving, so there is no wind-up. The p95 objective (SLO law) buys "
         "a further ~15% fewer violations for ~4% more replica-hours. A least-squares trend "
         "(feed-forward) was tried first and lost on this bursty trace: it extrapolated noise.",
+        "",
+        "EventDay (event-day trace, last column: violation-minutes from the window's start to "
+        "its end): declaring the sale as an EventDay with a replica floor for the expected "
+        "peak, reached 30 minutes ahead (`leadTime`), removes the in-window violations of the "
+        "same SLO without it, for ~5% more replica-hours over the three days (the floor is "
+        "held from the lead to the trail). A KEDA-cron-style floor inside the window also "
+        "keeps the window clean on this trace (the ramp gives its pods time to start), at "
+        "lower cost, but it knows nothing of the rest of the day: next to HPA-style scaling "
+        "it keeps the HPA's violations outside the window.",
         "",
     ]
     return out

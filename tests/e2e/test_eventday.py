@@ -184,9 +184,13 @@ def test_actions_happen_once_survive_a_restart_and_are_restored_unless_changed(
         ),
     )
     wait_for(
-        lambda: _intervals(kube, namespace, "web") == ["5s", "5s"], 30, "the event scrape interval"
+        lambda: (
+            _intervals(kube, namespace, "web") == ["5s", "5s"]
+            and _intervals(kube, namespace, "api") == ["5s"]
+        ),
+        30,
+        "the event scrape interval on both monitors",
     )
-    assert _intervals(kube, namespace, "api") == ["5s"]
     silences = wait_for(lambda: _our_silences(stack, namespace), 10, "the silence")
     assert [s["status"]["state"] for s in silences] == ["active"]
     assert silences[0]["matchers"] == [

@@ -17,7 +17,8 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from crestline.api.slo import Objective, ScalingSpec
+from crestline.api.eventday import Overrides
+from crestline.api.slo import Objective, PerformanceSLOSpec, ScalingSpec, TargetRef
 from crestline.policy.behavior import Timed, scale_down_limit, scale_up_limit, stabilize
 from crestline.policy.decide import (
     Reading,
@@ -27,6 +28,7 @@ from crestline.policy.decide import (
     serving_replicas,
 )
 from crestline.policy.demand import ReadingMemory
+from crestline.policy.overlay import InForce, effective
 from crestline.sim.model import ServiceModel
 from crestline.sim.replay import Observation
 from crestline.sim.trace import LoadTrace
@@ -53,9 +55,20 @@ class CrestlineController:
     readings: ReadingsFn = standard_readings
     state: ScaleState = field(default_factory=lambda: ScaleState(0))
     memory: ReadingMemory | None = None
+    events: Callable[[float], list[InForce]] | None = None  # EventDays in force at t
+    baseline: int | None = None
 
     def evaluate(self, obs: Observation) -> int:
         state = ScaleState(obs.total, self.state.recommendations, self.state.scale_events)
+        in_force = self.events(obs.t) if self.events else []
+        self.baseline = (self.baseline or obs.total) if in_force else None
+        scaling, objectives, overlay = self.scaling, self.objectives, None
+        if in_force:
+            base = PerformanceSLOSpec(
+                target_ref=TargetRef(name="sim"), objectives=list(objectives), scaling=scaling
+            )
+            spec, overlay = effective(base, in_force, self.baseline)
+            scaling, objectives = spec.scaling, tuple(spec.objectives)
         headroom = self.scaling.demand_headroom
         if self.memory is None:
             self.memory = ReadingMemory(headroom.window_seconds)
@@ -65,10 +78,37 @@ class CrestlineController:
             serving_replicas(state, obs.t, self.scaling),
             headroom.deviations,
         )
-        d = decide(self.scaling, self.objectives, readings, state, obs.t)
+        d = decide(scaling, objectives, readings, state, obs.t, overlay=overlay)
         events = record_scale(state.scale_events, obs.t, d.desired - obs.total, self.scaling)
         self.state = ScaleState(d.desired, d.recommendations, events)
         return d.desired
+
+
+def event_window(
+    start: float, end: float, lead: float, trail: float, overrides: Overrides, name: str = "event"
+) -> Callable[[float], list[InForce]]:
+    """An EventDay in simulated time: in force from start - lead to end + trail."""
+
+    def in_force(t: float) -> list[InForce]:
+        return [InForce(name, "Active", overrides)] if start - lead <= t < end + trail else []
+
+    return in_force
+
+
+@dataclass
+class KedaCronController:
+    """KEDA's cron scaler next to CPU scaling: a fixed floor inside the window only."""
+
+    hpa: HpaController
+    start: float
+    end: float
+    replicas: int
+    interval: float = 15.0
+
+    def evaluate(self, obs: Observation) -> int:
+        cpu = self.hpa.evaluate(obs)
+        floor = self.replicas if self.start <= obs.t < self.end else 0
+        return min(max(cpu, floor), self.hpa.scaling.max_replicas)
 
 
 @dataclass

@@ -49,9 +49,15 @@ class Scorecard:
     scaling_actions: int
     error_ratio: float
     minutes: int
+    focus_violation_minutes: int | None = None
 
     def as_dict(self) -> dict[str, float | int | str]:
-        return {
+        extra: dict[str, float | int | str] = (
+            {}
+            if self.focus_violation_minutes is None
+            else {"focus_violation_minutes": self.focus_violation_minutes}
+        )
+        return extra | {
             "policy": self.policy,
             "violation_minutes": self.violation_minutes,
             "replica_hours": round(self.replica_hours, 1),
@@ -102,12 +108,17 @@ def replay(
     dt: float = 5.0,
     window: float = 30.0,
     on_step: Callable[[float, Observation | None, int], None] | None = None,
+    focus: tuple[float, float] | None = None,
 ) -> Scorecard:
-    """Run ``controller`` against ``trace``; return its scorecard."""
+    """Run ``controller`` against ``trace``; return its scorecard.
+
+    ``focus`` (start, end seconds) also counts the violation-minutes inside that span,
+    e.g. an event window.
+    """
     fleet = Fleet(model)
     replicas = Replicas(startup_seconds, ready=initial_replicas)
     observed, minute = _Window(window), _Window(60.0)
-    violations = actions = 0
+    violations = actions = focused = 0
     replica_seconds = requests = errors = 0.0
     next_eval = 0.0
     t = 0.0
@@ -133,6 +144,8 @@ def replay(
         step += 1
         if step % steps_per_minute == 0 and minute.aggregate(model)[0] > latency_target:
             violations += 1
+            if focus is not None and focus[0] <= t < focus[1]:
+                focused += 1
         if on_step is not None:
             on_step(t, obs, replicas.total)
         t += dt
@@ -143,4 +156,5 @@ def replay(
         actions,
         errors / requests if requests else 0.0,
         int(trace.duration // 60),
+        focused if focus is not None else None,
     )
