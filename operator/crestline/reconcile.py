@@ -13,6 +13,7 @@ only (losing it merely leaves the plain ratio law in force until it refills).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping
@@ -30,12 +31,13 @@ from crestline.adapters.prometheus import (
     QueryError,
     QueryFailure,
 )
-from crestline.api.slo import Mode, PerformanceSLOSpec, PrometheusSpec
+from crestline.api.slo import Mode, PerformanceSLOSpec, PoolSpec, PrometheusSpec
 from crestline.api.status import (
     Condition,
     ConditionStatus,
     ObjectiveStatus,
     PerformanceSLOStatus,
+    PoolStatus,
     TimedReplicas,
 )
 from crestline.api.status import Decision as DecisionStatus
@@ -52,6 +54,7 @@ from crestline.policy.decide import (
 )
 from crestline.policy.demand import ReadingMemory
 from crestline.policy.overlay import InForce, effective
+from crestline.policy.pools import PoolLimits
 from crestline.queries import render
 
 MAX_DECISIONS = 10
@@ -223,6 +226,8 @@ class Reconciler:
         # it once. Kept in the status, so a restart neither re-applies nor forgets it.
         baseline = (old.event_baseline or scale.desired) if in_force else None
         spec, overlay = effective(spec, in_force, baseline)
+        surge = self.kube.max_surge(namespace, ref.kind, ref.name) if spec.pools else 0
+        spec, pool_limit = _cap_by_pools(spec, surge)
 
         readings, failures = self._read(spec, namespace, now)
         state = ScaleState(scale.desired, mem.recommendations, mem.scale_events)
@@ -233,14 +238,18 @@ class Reconciler:
         )
         decision = decide(spec.scaling, spec.objectives, readings, state, now, overlay=overlay)
         mem.recommendations = decision.recommendations
+        if decision.limited and pool_limit and decision.recommended >= spec.scaling.max_replicas:
+            decision = dataclasses.replace(decision, limited=pool_limit)
 
         applied, events, write_error = self._act(spec, namespace, name, decision, owners, mem, now)
+        pools = self._pools(spec, namespace, max(scale.desired, decision.desired), surge)
         current = decision.desired if applied else scale.desired
         conditions = _conditions(decision, failures, owners, write_error, generation)
         merged = merge(old.conditions, conditions, _iso(now))
         events += _condition_events(old.conditions, merged)
 
         status = _status(spec, decision, old, merged, mem, now, generation, current, applied)
+        status = status.model_copy(update={"pools": pools})
         if in_force:
             names = ", ".join(f"{e.name} ({e.phase})" for e in in_force)
             status = status.model_copy(
@@ -293,6 +302,28 @@ class Reconciler:
         events.append(Event("Normal", reason, f"{ref.kind} {ref.name} {move}: {decision.reason}"))
         return True, events, None
 
+    def _pools(
+        self, spec: PerformanceSLOSpec, namespace: str, replicas: int, surge: int | str
+    ) -> list[PoolStatus]:
+        """Size each pool for ``replicas`` (and its rollout) and write it where the app reads."""
+        out = []
+        for pool in spec.pools:
+            limits = _limits(pool)
+            per_pod = max(limits.per_pod(replicas, surge), pool.min_per_pod)
+            if spec.mode is Mode.ENFORCE:
+                self.kube.apply_config_key(
+                    namespace, pool.config_map.name, pool.config_map.key, str(per_pod)
+                )
+            out.append(
+                PoolStatus(
+                    name=pool.name,
+                    per_pod=per_pod,
+                    usable=limits.usable,
+                    max_replicas=limits.max_replicas(surge, 10_000),
+                )
+            )
+        return out
+
     def _failed(
         self,
         old: PerformanceSLOStatus,
@@ -319,6 +350,31 @@ class Reconciler:
         )
         events = _condition_events(old.conditions, merged)
         return Outcome(status.model_dump(by_alias=True, mode="json"), events)
+
+
+def _limits(pool: PoolSpec) -> PoolLimits:
+    return PoolLimits(pool.budget, pool.reserve_percent, pool.min_per_pod, pool.max_per_pod)
+
+
+def _cap_by_pools(spec: PerformanceSLOSpec, surge: int | str) -> tuple[PerformanceSLOSpec, str]:
+    """Lower maxReplicas to what every pool's budget can serve at its minimum per pod."""
+    limit = ""
+    scaling = spec.scaling
+    for pool in spec.pools:
+        cap = _limits(pool).max_replicas(surge, spec.scaling.max_replicas)
+        if cap < scaling.max_replicas:
+            scaling = scaling.model_copy(
+                update={
+                    "max_replicas": max(cap, 1),
+                    "min_replicas": min(scaling.min_replicas, max(cap, 1)),
+                }
+            )
+            limit = (
+                f"pool {pool.name}: budget {pool.budget} (reserve {pool.reserve_percent}%) "
+                f"serves at most {cap} replicas at {pool.min_per_pod} connections per pod "
+                f"during a rollout (maxSurge {surge})"
+            )
+    return spec.model_copy(update={"scaling": scaling}), limit
 
 
 def _old_status(body: Mapping[str, Any]) -> PerformanceSLOStatus:
@@ -356,7 +412,8 @@ def _conditions(
     else:
         out.append(cond("Conflict", False, "NoOtherOwner", "", generation))
     if decision.limited:
-        out.append(cond("ScalingLimited", True, "Limited", decision.limited, generation))
+        reason = "PoolBudget" if decision.limited.startswith("pool ") else "Limited"
+        out.append(cond("ScalingLimited", True, reason, decision.limited, generation))
     else:
         out.append(cond("ScalingLimited", False, "WithinLimits", "", generation))
     if write_error:

@@ -258,3 +258,43 @@ def test_restart_mid_window_keeps_stabilization_and_loses_nothing(
     status = get_slo(kube, namespace, "web")["status"]
     assert [d["direction"] for d in status["decisions"]].count("up") >= 1  # history survived
     assert operator.alive()
+
+
+def test_pool_budget_sizes_the_configmap_and_limits_scaling(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+) -> None:
+    w = workload(replicas=2, rps=40)
+    # 50 connections, 10% reserve: 45 usable. 2 replicas + 1 surge pod -> 15 per pod.
+    pool = {
+        "name": "db",
+        "budget": 50,
+        "reservePercent": 10,
+        "minPerPod": 5,
+        "maxPerPod": 20,
+        "configMap": {"name": "web-pools", "key": "db-pool-size"},
+    }
+    create_slo(kube, namespace, slo_body("web", "web", namespace, pools=[pool]))
+    core = client.CoreV1Api(kube)
+
+    def pool_size() -> str | None:
+        try:
+            data = core.read_namespaced_config_map("web-pools", namespace).data or {}
+        except client.ApiException:
+            return None
+        return data.get("db-pool-size")
+
+    wait_for(lambda: pool_size() == "15", 30, "the pool size for 2 replicas")
+    # Heavy load wants ~12 replicas; at 5 per pod the budget serves 7 (+2 surge = 9 pods).
+    w.set_load(400)
+    c = wait_condition(kube, namespace, "web", "ScalingLimited", "True", "PoolBudget", timeout=60)
+    assert "pool db" in c["message"]
+    wait_for(lambda: replicas(kube, namespace, "web") == 7, 60, "scaling up to the budget")
+    time.sleep(4)
+    assert replicas(kube, namespace, "web") == 7  # and no further
+    wait_for(lambda: pool_size() == "5", 10, "the pool size for 7 replicas")
+    status = get_slo(kube, namespace, "web")["status"]
+    assert status["pools"] == [{"name": "db", "perPod": 5, "maxReplicas": 7, "usable": 45}]

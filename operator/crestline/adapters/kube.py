@@ -140,6 +140,35 @@ class KubeTarget:
                 managers.append(entry.manager)
         return managers
 
+    def max_surge(self, namespace: str, kind: str, name: str) -> int | str:
+        """The rollout surge of the target (StatefulSets do not surge)."""
+        if kind != "Deployment":
+            return 0
+        obj = self._apps.read_namespaced_deployment(name, namespace)
+        strategy = obj.spec.strategy if obj.spec else None
+        rolling = strategy.rolling_update if strategy else None
+        if strategy is not None and strategy.type == "Recreate":
+            return 0
+        value = rolling.max_surge if rolling and rolling.max_surge is not None else "25%"
+        return value if isinstance(value, int | str) else str(value)
+
+    def apply_config_key(self, namespace: str, name: str, key: str, value: str) -> None:
+        """Server-side apply one ConfigMap key as field manager crestline (creates it)."""
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace},
+            "data": {key: value},
+        }
+        self._core.patch_namespaced_config_map(
+            name,
+            namespace,
+            body,
+            field_manager=FIELD_MANAGER,
+            force=True,
+            _content_type="application/apply-patch+yaml",
+        )
+
     def read_secret_key(self, namespace: str, name: str, key: str) -> str:
         secret = self._core.read_namespaced_secret(name, namespace)
         data = (secret.data or {}).get(key)

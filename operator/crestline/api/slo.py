@@ -352,6 +352,36 @@ class PrometheusSpec(ApiModel):
     insecure_skip_verify: bool = False
 
 
+class ConfigMapKeyRef(ApiModel):
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+    key: Annotated[str, Field(min_length=1, max_length=253)]
+
+
+class PoolSpec(ApiModel):
+    """A connection pool kept inside the backend's budget (see crestline.policy.pools)."""
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": cel(
+            ("self.minPerPod <= self.maxPerPod", "minPerPod must not exceed maxPerPod")
+        )
+    }
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=63)]
+    budget: Annotated[int, Field(gt=0, description="Connections the backend grants in total.")]
+    reserve_percent: Annotated[int, Field(ge=0, le=90)] = 10
+    min_per_pod: Annotated[int, Field(ge=1)] = 1
+    max_per_pod: Annotated[int, Field(ge=1)]
+    config_map: Annotated[
+        ConfigMapKeyRef, Field(description="Where the app reads its pool size at run time.")
+    ]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min_per_pod > self.max_per_pod:
+            raise ValueError("minPerPod must not exceed maxPerPod")
+        return self
+
+
 def _unique_names(objectives: list[Objective]) -> list[Objective]:
     names = [o.name for o in objectives]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -386,6 +416,16 @@ class PerformanceSLOSpec(ApiModel):
     evaluation: EvaluationSpec = defaulted(EvaluationSpec)
     prometheus: PrometheusSpec = defaulted(PrometheusSpec)
     mode: Mode = Mode.ENFORCE
+    pools: Annotated[
+        list[PoolSpec],
+        Field(
+            max_length=10,
+            json_schema_extra={
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["name"],
+            },
+        ),
+    ] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> Self:

@@ -66,6 +66,13 @@ class TimedReplicas(ApiModel):
     replicas: int
 
 
+class PoolStatus(ApiModel):
+    name: str
+    per_pod: int
+    max_replicas: int
+    usable: int
+
+
 class PerformanceSLOStatus(ApiModel):
     observed_generation: int | None = None
     current_replicas: int | None = None
@@ -90,5 +97,6 @@ class PerformanceSLOStatus(ApiModel):
     decisions: Annotated[
         list[Decision], Field(description="Recent decisions that changed or wanted to change.")
     ] = Field(default_factory=list)
+    pools: list[PoolStatus] = Field(default_factory=list)
     recommendations: list[TimedReplicas] = Field(default_factory=list)
     scale_events: list[TimedReplicas] = Field(default_factory=list)
