@@ -12,13 +12,19 @@ as drift.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from crestline.adapters.alertmanager import Alertmanager, Matcher
+from crestline.adapters.cache import extend_ttls, http_warmup
 from crestline.adapters.monitors import Monitors
-from crestline.api.eventday import ActionRecord, EventDaySpec
+from crestline.api.eventday import ActionRecord, CacheOverride, EventDaySpec
 from crestline.policy.calendar import Activation
 from crestline.reconcile import Event
 
@@ -38,9 +44,17 @@ def activation_id(act: Activation) -> str:
 
 
 class ActionRunner:
-    def __init__(self, monitors: Monitors, default_alertmanager_url: str | None) -> None:
+    def __init__(
+        self,
+        monitors: Monitors,
+        default_alertmanager_url: str | None,
+        jobs: client.BatchV1Api | None = None,
+        default_redis_url: str | None = None,
+    ) -> None:
         self.monitors = monitors
         self.default_alertmanager_url = default_alertmanager_url
+        self.jobs = jobs
+        self.default_redis_url = default_redis_url
 
     def _alertmanager(self, spec: EventDaySpec) -> Alertmanager | None:
         alerts = spec.overrides.alerts
@@ -111,6 +125,57 @@ class ActionRunner:
                 self._apply_silence(namespace, name, spec, current, act, result)
             except Exception as exc:
                 result.problems.append(f"silence: {exc}")
+        cache = spec.overrides.cache
+        if cache is not None:
+            steps: list[tuple[str, Callable[[], str]]] = []
+            if cache.extend_ttl is not None:
+                steps.append(("cache/ttl", lambda: self._extend_ttl(cache)))
+            if cache.http_warmup is not None:
+                warm = cache.http_warmup
+                steps.append(("cache/http", lambda: f"HTTP {http_warmup(warm.url, warm.method)}"))
+            if cache.job_template is not None:
+                template = cache.job_template
+                steps.append(("cache/job", lambda: self._run_job(namespace, name, act, template)))
+            for key, step in steps:
+                if key in done:
+                    continue
+                try:
+                    message = step()
+                except Exception as exc:  # reported, retried next evaluation
+                    result.problems.append(f"{key}: {exc}")
+                    continue
+                self._record(
+                    result, ActionRecord(key=key, activation=act, state="done", message=message)
+                )
+                result.events.append(Event("Normal", "CacheWarmup", f"{key}: {message}"))
+
+    def _extend_ttl(self, cache: CacheOverride) -> str:
+        url = cache.redis_url or self.default_redis_url
+        if not url or cache.extend_ttl is None:
+            raise ValueError("no Redis URL (spec.overrides.cache.redisUrl or --redis-url)")
+        ext = cache.extend_ttl
+        report = extend_ttls(url, ext.pattern, ext.ttl_seconds, ext.batch)
+        return (
+            f"scanned {report.scanned} keys matching {ext.pattern!r}, extended "
+            f"{report.extended} to {ext.ttl_seconds}s"
+        )
+
+    def _run_job(self, namespace: str, name: str, act: str, template: dict[str, Any]) -> str:
+        if self.jobs is None:
+            raise ValueError("no Kubernetes client for Jobs")
+        job_name = f"{name[:40]}-warmup-{hashlib.sha1(act.encode()).hexdigest()[:8]}"
+        body: Any = {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": job_name, "labels": {"crestline.dev/eventday": name}},
+            "spec": template,
+        }
+        try:
+            self.jobs.create_namespaced_job(namespace, body)
+        except ApiException as exc:
+            if exc.status != 409:  # 409: created before a restart; it is the same Job
+                raise
+        return f"Job {job_name}"
 
     def _record(self, result: ActionResult, rec: ActionRecord) -> None:
         result.ledger = [

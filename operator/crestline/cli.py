@@ -74,6 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     handlers.OPTIONS.alertmanager_url = args.alertmanager_url or os.environ.get(
         "CRESTLINE_ALERTMANAGER_URL"
     )
+    handlers.OPTIONS.redis_url = args.redis_url or os.environ.get("CRESTLINE_REDIS_URL")
     handlers.OPTIONS.metrics_port = args.metrics_port
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -114,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--prometheus-url", help="default Prometheus (else CRESTLINE_PROMETHEUS_URL)")
     run.add_argument(
         "--alertmanager-url", help="default Alertmanager (else CRESTLINE_ALERTMANAGER_URL)"
+    )
+    run.add_argument(
+        "--redis-url", help="default Redis for cache actions (else CRESTLINE_REDIS_URL)"
     )
     run.add_argument("--metrics-port", type=int, help="serve the operator's metrics on this port")
     run.add_argument("--liveness", help="kopf liveness endpoint, e.g. http://0.0.0.0:8080/healthz")

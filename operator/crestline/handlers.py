@@ -40,6 +40,7 @@ class Options:
 
     prometheus_url: str | None = None
     alertmanager_url: str | None = None
+    redis_url: str | None = None
     metrics_port: int | None = None
     max_workers: int = 64
 
@@ -73,7 +74,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.persistence.finalizer = "crestline.dev/finalizer"
     api = api_client()
     custom = client.CustomObjectsApi(api)
-    eventdays = EventDays(custom, ActionRunner(Monitors(api), OPTIONS.alertmanager_url))
+    runner = ActionRunner(
+        Monitors(api), OPTIONS.alertmanager_url, client.BatchV1Api(api), OPTIONS.redis_url
+    )
+    eventdays = EventDays(custom, runner)
     memo.runtime = Runtime(
         Reconciler(
             KubeTarget(api), default_prometheus_url=OPTIONS.prometheus_url, events=eventdays

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ import requests
 from kubernetes import client
 
 from crestline.stack import Stack
+from crestline.stack.ports import free_port
 from tests.e2e.conftest import (
     OperatorProcess,
     Workload,
@@ -235,3 +238,107 @@ def test_actions_happen_once_survive_a_restart_and_are_restored_unless_changed(
     assert drift["status"] == "True"
     assert "api" in drift["message"]
     assert "Drift" in {e.reason for e in events_for(kube, namespace, "sale")}
+
+
+class _Counter(BaseHTTPRequestHandler):
+    calls = 0
+
+    def do_GET(self) -> None:
+        type(self).calls += 1
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _annotate(kube: client.ApiClient, namespace: str, annotations: dict[str, str]) -> None:
+    client.CustomObjectsApi(kube).patch_namespaced_custom_object(
+        "crestline.dev",
+        "v1alpha1",
+        namespace,
+        "eventdays",
+        "sale",
+        {"metadata": {"annotations": annotations}},
+        _content_type="application/merge-patch+json",
+    )
+
+
+def test_manual_start_warms_the_cache_once_and_manual_stop_ends_it(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+) -> None:
+    assert stack.redis is not None
+    with stack.redis.client() as r:
+        for i in range(300):
+            r.set(f"{namespace}:product:{i}", "x", ex=60)
+        r.set(f"{namespace}:product:forever", "x")
+        r.set(f"{namespace}:other:1", "x", ex=60)
+    server = HTTPServer(("127.0.0.1", free_port()), _Counter)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        later = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=30)
+        body = _eventday(
+            "sale",
+            later,
+            later + dt.timedelta(hours=2),
+            cache={
+                "extendTtl": {"pattern": f"{namespace}:product:*", "ttlSeconds": 3600, "batch": 50},
+                "httpWarmup": {"url": f"http://127.0.0.1:{server.server_port}/warm"},
+                "jobTemplate": {
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "containers": [{"name": "prime", "image": "example.invalid/prime:1"}],
+                        }
+                    }
+                },
+            },
+        )
+        client.CustomObjectsApi(kube).create_namespaced_custom_object(
+            "crestline.dev", "v1alpha1", namespace, "eventdays", body
+        )
+        wait_for(lambda: _phase(kube, namespace, "sale") == "Scheduled", 15, "Scheduled")
+        assert _Counter.calls == 0
+
+        # On-call: start event mode now, for 10 minutes.
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        _annotate(
+            kube,
+            namespace,
+            {
+                "crestline.dev/manual-window": f"{now:%Y-%m-%dT%H:%M:%SZ}/"
+                f"{now + dt.timedelta(minutes=10):%Y-%m-%dT%H:%M:%SZ}"
+            },
+        )
+        wait_for(lambda: _phase(kube, namespace, "sale") == "Active", 15, "manual start")
+        with stack.redis.client() as r:
+            wait_for(lambda: int(r.ttl(f"{namespace}:product:7")) > 60, 15, "TTL extension")
+            assert all(int(r.ttl(f"{namespace}:product:{i}")) > 3000 for i in range(300))
+            assert int(r.ttl(f"{namespace}:product:forever")) == -1  # persistent stays so
+            assert int(r.ttl(f"{namespace}:other:1")) <= 60  # not matching: untouched
+        wait_for(lambda: _Counter.calls == 1, 10, "the HTTP warm-up")
+        jobs = wait_for(
+            lambda: client.BatchV1Api(kube).list_namespaced_job(namespace).items,
+            10,
+            "the warm-up Job",
+        )
+        assert len(jobs) == 1
+        ledger = {r["key"]: r for r in _evd(kube, namespace)["status"]["actions"]}
+        assert ledger["cache/ttl"]["state"] == "done"
+        assert "extended 300" in ledger["cache/ttl"]["message"]
+
+        # On-call: stop now. Nothing is repeated; the schedule's own window is still ahead.
+        _annotate(
+            kube,
+            namespace,
+            {"crestline.dev/stopped-at": f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"},
+        )
+        wait_for(lambda: _phase(kube, namespace, "sale") == "Scheduled", 15, "manual stop")
+        time.sleep(3)
+        assert _Counter.calls == 1
+        assert len(client.BatchV1Api(kube).list_namespaced_job(namespace).items) == 1
+    finally:
+        server.shutdown()

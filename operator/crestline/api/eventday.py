@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -171,6 +171,34 @@ class AlertsOverride(ApiModel):
     ] = None
 
 
+class TtlExtension(ApiModel):
+    pattern: Annotated[str, Field(min_length=1, description="SCAN MATCH pattern, e.g. product:*")]
+    ttl_seconds: Annotated[int, Field(gt=0, le=31_536_000)]
+    batch: Annotated[int, Field(gt=0, le=10_000)] = 500
+
+
+class HttpWarmup(ApiModel):
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    method: Annotated[str, Field(pattern=r"^(GET|POST|PUT)$")] = "GET"
+
+
+class CacheOverride(ApiModel):
+    """Warm the cache when the event begins warming: once per activation."""
+
+    redis_url: Annotated[
+        str | None, Field(pattern=r"^rediss?://", description="Default: crestline run --redis-url.")
+    ] = None
+    extend_ttl: TtlExtension | None = None
+    http_warmup: HttpWarmup | None = None
+    job_template: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="A batch/v1 Job spec run once per activation (e.g. a cache-priming job).",
+            json_schema_extra={"x-kubernetes-preserve-unknown-fields": True, "type": "object"},
+        ),
+    ] = None
+
+
 class Overrides(ApiModel):
     """What changes for the selected SLOs while the event is warming, active or cooling."""
 
@@ -181,6 +209,7 @@ class Overrides(ApiModel):
     capacity: CapacityOverride = defaulted(CapacityOverride)
     monitoring: MonitoringOverride | None = None
     alerts: AlertsOverride | None = None
+    cache: CacheOverride | None = None
 
 
 class LabelSelector(ApiModel):
@@ -202,7 +231,7 @@ class ActionRecord(ApiModel):
 
     key: str
     activation: str
-    state: Annotated[str, Field(pattern=r"^(pending|applied|restored|drifted|failed)$")]
+    state: Annotated[str, Field(pattern=r"^(pending|applied|restored|drifted|failed|done)$")]
     original: str | None = None
     applied: str | None = None
     ref: str | None = None

@@ -79,6 +79,7 @@ def start_operator(stack: Stack, log: Path, *extra: str) -> OperatorProcess:
         "--prometheus-url",
         stack.prometheus.url,
         *(["--alertmanager-url", stack.alertmanager.url] if stack.alertmanager else []),
+        *(["--redis-url", stack.redis.url] if stack.redis else []),
         "--metrics-port",
         str(port),
         *extra,
