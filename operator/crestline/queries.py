@@ -38,7 +38,8 @@ def render(objective: Objective, namespace: str, target_name: str) -> str:
             f"clamp_min(sum(rate({e.metric}{total}[{e.window}])), 1e-9)"
         )
     c = preset.cpu_utilization
-    assert c is not None
+    if c is None:
+        raise ValueError(f"objective {objective.name!r} is not read from Prometheus")
     pods = c.pod_regex or f"{target_name}-.*"
     usage = _matchers(f'namespace="{namespace}"', f'pod=~"{pods}"', 'container!=""')
     requests = _matchers(f'namespace="{namespace}"', f'pod=~"{pods}"', 'resource="cpu"')

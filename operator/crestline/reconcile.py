@@ -22,8 +22,10 @@ from typing import Any, Protocol
 
 from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from crestline import metrics
+from crestline.adapters.cache import hit_counters, hit_ratio
 from crestline.adapters.kube import KubeTarget, Owner, TargetNotFound
 from crestline.adapters.prometheus import (
     PrometheusAuth,
@@ -85,6 +87,7 @@ class Outcome:
 class _Memory:
     recommendations: tuple[Timed, ...] = ()
     scale_events: tuple[Timed, ...] = ()
+    cache_counters: tuple[int, int] | None = None
     readings: ReadingMemory = field(default_factory=lambda: ReadingMemory(1800.0))
     loaded: bool = False
 
@@ -157,19 +160,47 @@ class Reconciler:
             insecure_skip_verify=spec.insecure_skip_verify,
         )
 
+    @staticmethod
+    def _cache_reading(
+        spec: PerformanceSLOSpec, mem: _Memory, failures: list[QueryFailure]
+    ) -> Reading:
+        """Redis hit ratio since the previous evaluation, straight from INFO."""
+        assert spec.cache is not None  # the model requires it for this preset
+        try:
+            counters = hit_counters(spec.cache.redis_url)
+        except (RedisError, OSError) as exc:
+            failures.append(QueryFailure.UNAVAILABLE)
+            return Reading(None, f"{QueryFailure.UNAVAILABLE.value}: Redis: {exc}")
+        ratio = hit_ratio(mem.cache_counters, counters)
+        mem.cache_counters = counters
+        if ratio is None:
+            failures.append(QueryFailure.NO_DATA)
+            return Reading(
+                None,
+                f"{QueryFailure.NO_DATA.value}: no cache lookups since the previous evaluation",
+            )
+        return Reading(ratio)
+
     def _read(
-        self, spec: PerformanceSLOSpec, namespace: str, now: float
+        self, spec: PerformanceSLOSpec, namespace: str, mem: _Memory, now: float
     ) -> tuple[dict[str, Reading], list[QueryFailure]]:
         readings: dict[str, Reading] = {}
         failures: list[QueryFailure] = []
-        try:
-            source = self._source(spec.prometheus, namespace, spec.evaluation.timeout_seconds)
-        except QueryError as exc:
-            return {o.name: Reading(None, str(exc)) for o in spec.objectives}, [exc.failure]
+        source: PrometheusSource | QueryError | None = None
         for obj in spec.objectives:
+            if obj.preset is not None and obj.preset.cache_hit_ratio is not None:
+                readings[obj.name] = self._cache_reading(spec, mem, failures)
+                continue
             try:
+                if source is None:  # only SLOs with Prometheus objectives need one
+                    source = self._source(
+                        spec.prometheus, namespace, spec.evaluation.timeout_seconds
+                    )
+                if isinstance(source, QueryError):
+                    raise source
                 value = source.query(render(obj, namespace, spec.target_ref.name))
             except QueryError as exc:
+                source = exc if source is None else source
                 failures.append(exc.failure)
                 readings[obj.name] = Reading(None, f"{exc.failure.value}: {exc}")
                 continue
@@ -229,7 +260,7 @@ class Reconciler:
         surge = self.kube.max_surge(namespace, ref.kind, ref.name) if spec.pools else 0
         spec, pool_limit = _cap_by_pools(spec, surge)
 
-        readings, failures = self._read(spec, namespace, now)
+        readings, failures = self._read(spec, namespace, mem, now)
         state = ScaleState(scale.desired, mem.recommendations, mem.scale_events)
         headroom = spec.scaling.demand_headroom
         mem.readings.window_seconds = headroom.window_seconds

@@ -9,6 +9,7 @@ simulator reads the new replica count back from the API server.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable
 
@@ -298,3 +299,38 @@ def test_pool_budget_sizes_the_configmap_and_limits_scaling(
     wait_for(lambda: pool_size() == "5", 10, "the pool size for 7 replicas")
     status = get_slo(kube, namespace, "web")["status"]
     assert status["pools"] == [{"name": "db", "perPod": 5, "maxReplicas": 7, "usable": 45}]
+
+
+def test_redis_hit_ratio_is_an_objective_source(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+) -> None:
+    assert stack.redis is not None
+    workload(replicas=2, rps=20)
+    body = slo_body("web", "web", namespace, cache={"redisUrl": stack.redis.url})
+    body["spec"]["objectives"] = [{"name": "hits", "preset": {"cacheHitRatio": {}}, "target": 0.9}]
+    create_slo(kube, namespace, body)
+    stop = threading.Event()
+
+    def traffic() -> None:  # half the lookups miss: a cold cache
+        assert stack.redis is not None
+        with stack.redis.client() as r:
+            r.set(f"{namespace}:hot", "x")
+            while not stop.is_set():
+                r.get(f"{namespace}:hot")
+                r.get(f"{namespace}:cold")
+                time.sleep(0.005)
+
+    thread = threading.Thread(target=traffic, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: replicas(kube, namespace, "web") > 2, 30, "a scale-up on a cold cache")
+        hits = get_slo(kube, namespace, "web")["status"]["objectives"][0]
+        assert hits["direction"] == "above"
+        assert 0.4 < hits["value"] < 0.6
+    finally:
+        stop.set()
+        thread.join(5)

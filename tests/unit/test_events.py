@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from crestline.api import PerformanceSLOSpec
 from crestline.api.eventday import EventDaySpec, Overrides
+from crestline.api.slo import PoolSpec
 from crestline.policy.calendar import UTC, Phase
 from crestline.policy.decide import Reading, ScaleState, decide
 from crestline.policy.events import event_state, manual_control, selects
@@ -131,3 +132,29 @@ def test_selector() -> None:
     assert selects({}, {"a": "1"})
     assert selects({"a": "1"}, {"a": "1", "b": "2"})
     assert not selects({"a": "1"}, {"a": "2"})
+
+
+def test_event_pool_limits_replace_the_slos_and_combine_strictly() -> None:
+    slo = SLO.model_copy(
+        update={
+            "pools": [
+                PoolSpec.model_validate(
+                    {
+                        "name": "db",
+                        "budget": 100,
+                        "maxPerPod": 20,
+                        "configMap": {"name": "c", "key": "k"},
+                    }
+                )
+            ]
+        }
+    )
+    bigger = ev("sale", pools=[{"name": "db", "budget": 400, "maxPerPod": 30}])
+    spec, _ = effective(slo, [bigger])
+    assert (spec.pools[0].budget, spec.pools[0].max_per_pod) == (400, 30)  # events may grant more
+    other = ev("match", pools=[{"name": "db", "budget": 300, "minPerPod": 40}])
+    spec, _ = effective(slo, [bigger, other])
+    pool = spec.pools[0]
+    assert pool.budget == 300  # strictest of the events' values
+    assert pool.max_per_pod == 30
+    assert pool.min_per_pod == 30  # never above maxPerPod

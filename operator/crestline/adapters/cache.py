@@ -45,6 +45,26 @@ def extend_ttls(url: str, pattern: str, ttl_seconds: int, batch: int = 500) -> T
         client.close()
 
 
+def hit_counters(url: str) -> tuple[int, int]:
+    """Redis' own (keyspace_hits, keyspace_misses) since it started, from INFO stats."""
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        stats = client.info("stats")
+    finally:
+        client.close()
+    return int(stats["keyspace_hits"]), int(stats["keyspace_misses"])
+
+
+def hit_ratio(previous: tuple[int, int] | None, now: tuple[int, int]) -> float | None:
+    """Hit ratio between two counter readings; None without lookups (or after a reset)."""
+    if previous is None:
+        return None
+    hits, misses = now[0] - previous[0], now[1] - previous[1]
+    if hits < 0 or misses < 0 or hits + misses == 0:
+        return None
+    return hits / (hits + misses)
+
+
 def http_warmup(url: str, method: str = "GET", timeout: float = 30.0) -> int:
     """Call the app's warm-up endpoint; returns the HTTP status (raises on >= 400)."""
     resp = requests.request(method, url, timeout=timeout)

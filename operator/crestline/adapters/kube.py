@@ -27,6 +27,18 @@ FIELD_MANAGER = "crestline"
 _IGNORED_MANAGERS = {FIELD_MANAGER, "kube-controller-manager"}
 
 
+def _server_side_apply(patch: Any, name: str, namespace: str, body: dict[str, Any]) -> None:
+    """Apply ``body`` as field manager crestline, taking over fields others last set."""
+    patch(
+        name,
+        namespace,
+        body,
+        field_manager=FIELD_MANAGER,
+        force=True,
+        _content_type="application/apply-patch+yaml",
+    )
+
+
 class TargetNotFound(Exception):
     """The workload named by ``targetRef`` does not exist (or is not a scalable kind)."""
 
@@ -85,14 +97,7 @@ class KubeTarget:
             "metadata": {"name": name, "namespace": namespace},
             "spec": {"replicas": replicas},
         }
-        patch(
-            name,
-            namespace,
-            body,
-            field_manager=FIELD_MANAGER,
-            force=True,
-            _content_type="application/apply-patch+yaml",
-        )
+        _server_side_apply(patch, name, namespace, body)
 
     def other_owners(self, namespace: str, kind: str, name: str) -> list[Owner]:
         """Every other controller of the target's replica count (empty: we may write)."""
@@ -160,14 +165,7 @@ class KubeTarget:
             "metadata": {"name": name, "namespace": namespace},
             "data": {key: value},
         }
-        self._core.patch_namespaced_config_map(
-            name,
-            namespace,
-            body,
-            field_manager=FIELD_MANAGER,
-            force=True,
-            _content_type="application/apply-patch+yaml",
-        )
+        _server_side_apply(self._core.patch_namespaced_config_map, name, namespace, body)
 
     def read_secret_key(self, namespace: str, name: str, key: str) -> str:
         secret = self._core.read_namespaced_secret(name, namespace)

@@ -199,6 +199,16 @@ class CacheOverride(ApiModel):
     ] = None
 
 
+class PoolOverride(ApiModel):
+    """New limits for an SLO pool of the same name while the event is in force."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=63)]
+    budget: Annotated[int | None, Field(gt=0)] = None
+    reserve_percent: Annotated[int | None, Field(ge=0, le=90)] = None
+    min_per_pod: Annotated[int | None, Field(ge=1)] = None
+    max_per_pod: Annotated[int | None, Field(ge=1)] = None
+
+
 class Overrides(ApiModel):
     """What changes for the selected SLOs while the event is warming, active or cooling."""
 
@@ -210,6 +220,7 @@ class Overrides(ApiModel):
     monitoring: MonitoringOverride | None = None
     alerts: AlertsOverride | None = None
     cache: CacheOverride | None = None
+    pools: Annotated[list[PoolOverride], Field(max_length=10)] = Field(default_factory=list)
 
 
 class LabelSelector(ApiModel):

@@ -104,15 +104,23 @@ class CpuUtilizationPreset(ApiModel):
     window: Annotated[str, Field(pattern=DURATION_PATTERN)] = "1m"
 
 
+class CacheHitRatioPreset(ApiModel):
+    """Redis hits / (hits + misses) since the previous evaluation, read from the SLO's
+    ``cache.redisUrl`` with INFO (no exporter needed). Direction defaults to above."""
+
+
+PRESETS = "latency, errorRatio, cpuUtilization, cacheHitRatio"
+
+
 class Preset(ApiModel):
     """Exactly one of the common objectives, so users need not hand-write PromQL."""
 
     model_config = ApiModel.model_config | {
         "json_schema_extra": cel(
             (
-                "[has(self.latency), has(self.errorRatio), has(self.cpuUtilization)]"
-                ".filter(x, x).size() == 1",
-                "a preset sets exactly one of latency, errorRatio, cpuUtilization",
+                "[has(self.latency), has(self.errorRatio), has(self.cpuUtilization),"
+                " has(self.cacheHitRatio)].filter(x, x).size() == 1",
+                f"a preset sets exactly one of {PRESETS}",
             )
         )
     }
@@ -120,11 +128,13 @@ class Preset(ApiModel):
     latency: LatencyPreset | None = None
     error_ratio: ErrorRatioPreset | None = None
     cpu_utilization: CpuUtilizationPreset | None = None
+    cache_hit_ratio: CacheHitRatioPreset | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
-        if sum(x is not None for x in (self.latency, self.error_ratio, self.cpu_utilization)) != 1:
-            raise ValueError("a preset sets exactly one of latency, errorRatio, cpuUtilization")
+        chosen = (self.latency, self.error_ratio, self.cpu_utilization, self.cache_hit_ratio)
+        if sum(x is not None for x in chosen) != 1:
+            raise ValueError(f"a preset sets exactly one of {PRESETS}")
         return self
 
 
@@ -167,13 +177,19 @@ class Objective(ApiModel):
     def effective_kind(self) -> ObjectiveKind:
         if self.kind is not None:
             return self.kind
-        if self.preset is not None and (self.preset.latency or self.preset.error_ratio):
+        if self.preset is not None and (
+            self.preset.latency or self.preset.error_ratio or self.preset.cache_hit_ratio
+        ):
             return ObjectiveKind.SLO
         return ObjectiveKind.PROPORTIONAL
 
     @property
     def effective_direction(self) -> Direction:
-        return self.direction or Direction.BELOW
+        if self.direction is not None:
+            return self.direction
+        if self.preset is not None and self.preset.cache_hit_ratio is not None:
+            return Direction.ABOVE
+        return Direction.BELOW
 
 
 class PolicyType(StrEnum):
@@ -382,6 +398,12 @@ class PoolSpec(ApiModel):
         return self
 
 
+class CacheSpec(ApiModel):
+    """The Redis this SLO's service uses: measured (cacheHitRatio) and warmed by events."""
+
+    redis_url: Annotated[str, Field(pattern=r"^rediss?://")]
+
+
 def _unique_names(objectives: list[Objective]) -> list[Objective]:
     names = [o.name for o in objectives]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -396,6 +418,11 @@ class PerformanceSLOSpec(ApiModel):
             (
                 "self.objectives.all(o, self.objectives.exists_one(p, p.name == o.name))",
                 "objective names must be unique",
+            ),
+            (
+                "has(self.cache) || !self.objectives.exists(o, has(o.preset)"
+                " && has(o.preset.cacheHitRatio))",
+                "a cacheHitRatio objective needs spec.cache.redisUrl",
             ),
         )
     }
@@ -416,6 +443,7 @@ class PerformanceSLOSpec(ApiModel):
     evaluation: EvaluationSpec = defaulted(EvaluationSpec)
     prometheus: PrometheusSpec = defaulted(PrometheusSpec)
     mode: Mode = Mode.ENFORCE
+    cache: CacheSpec | None = None
     pools: Annotated[
         list[PoolSpec],
         Field(
@@ -430,4 +458,8 @@ class PerformanceSLOSpec(ApiModel):
     @model_validator(mode="after")
     def _unique(self) -> Self:
         _unique_names(self.objectives)
+        if self.cache is None and any(
+            o.preset and o.preset.cache_hit_ratio for o in self.objectives
+        ):
+            raise ValueError("a cacheHitRatio objective needs spec.cache.redisUrl")
         return self

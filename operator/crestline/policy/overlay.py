@@ -4,18 +4,19 @@ Rule for several EventDays on one SLO: **the strictest value wins**, field by fi
 the shortest evaluation interval, the tightest target per objective (lowest for
 ``below`` objectives, highest for ``above``), the highest replica floor (never above
 ``maxReplicas``), the largest headroom (over the count when the events came into
-force), and no scale-down if any event asks for it. The
+force), and no scale-down if any event asks for it. Pool limits are the exception
+(see :func:`_pool_in_force`): an event's value replaces the SLO's. The
 result does not depend on the order the events are listed in.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from crestline.api.eventday import Overrides
-from crestline.api.slo import Direction, PerformanceSLOSpec
+from crestline.api.slo import Direction, PerformanceSLOSpec, PoolSpec
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,35 @@ class Overlay:
     @property
     def active(self) -> bool:
         return bool(self.events)
+
+
+def _pool_in_force(pool: PoolSpec, events: Sequence[InForce]) -> PoolSpec:
+    """The pool's limits while events are in force.
+
+    An event's value *replaces* the SLO's (events may grant more, e.g. a larger budget
+    for the sale); when several events set the same field, the strictest of their values
+    wins: least budget and maxPerPod, most reserve and minPerPod.
+    """
+    overrides = [o for e in events for o in e.overrides.pools if o.name == pool.name]
+    if not overrides:
+        return pool
+
+    def pick(values: list[int | None], strictest: Callable[[list[int]], int], base: int) -> int:
+        given = [v for v in values if v is not None]
+        return strictest(given) if given else base
+
+    max_pp = pick([o.max_per_pod for o in overrides], min, pool.max_per_pod)
+    min_pp = pick([o.min_per_pod for o in overrides], max, pool.min_per_pod)
+    return pool.model_copy(
+        update={
+            "budget": pick([o.budget for o in overrides], min, pool.budget),
+            "reserve_percent": pick(
+                [o.reserve_percent for o in overrides], max, pool.reserve_percent
+            ),
+            "max_per_pod": max_pp,
+            "min_per_pod": min(min_pp, max_pp),
+        }
+    )
 
 
 def effective(
@@ -78,11 +108,13 @@ def effective(
     if floors:
         floor = min(max([scaling.min_replicas, *floors]), scaling.max_replicas)
         scaling = scaling.model_copy(update={"min_replicas": floor})
+    pools = [_pool_in_force(pool, ordered) for pool in spec.pools]
     adjusted = spec.model_copy(
         update={
             "evaluation": spec.evaluation.model_copy(update={"interval_seconds": interval}),
             "objectives": objectives,
             "scaling": scaling,
+            "pools": pools,
         }
     )
     overlay = Overlay(
