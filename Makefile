@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: all setup system-deps controlplane lint test unit stack-up crds bench clean
+.PHONY: all setup system-deps controlplane lint test unit stack-up crds manifests bench clean
 
 all: test
 
@@ -24,6 +24,7 @@ $(VENV)/.installed: pyproject.toml
 
 controlplane:
 	@bash controlplane/build.sh >/dev/null
+	@bash controlplane/helm.sh >/dev/null
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check operator tests benchmarks
@@ -43,6 +44,10 @@ stack-up: setup
 # Regenerate crds/ from the pydantic models (a test fails when they drift).
 crds: $(VENV)/.installed
 	$(BIN)/crestline crds generate
+
+# Plain manifests for GitOps, rendered from the chart (a test fails when they drift).
+manifests: $(VENV)/.installed
+	$(BIN)/python -m crestline.manifests
 
 # Benchmarks: decision quality on a simulated clock, reaction time on the real stack.
 bench: setup

@@ -44,17 +44,21 @@ def _stack_up(args: argparse.Namespace) -> int:
     return 0
 
 
+CRD_DIRS = ("crds", "helm/crestline/crds")  # the Helm chart ships the same files
+
+
 def _crds(args: argparse.Namespace) -> int:
     from crestline.api import crdgen
 
-    directory = Path(args.dir)
+    directories = [Path(d) for d in (args.dir or CRD_DIRS)]
     if args.crds_command == "generate":
-        for path in crdgen.write_all(directory):
-            print(path)
+        for directory in directories:
+            for path in crdgen.write_all(directory):
+                print(path)
         return 0
-    drift = crdgen.drifted(directory)
-    for name in drift:
-        print(f"crestline: {directory / name} differs from the models; run `make crds`")
+    drift = [directory / name for directory in directories for name in crdgen.drifted(directory)]
+    for path in drift:
+        print(f"crestline: {path} differs from the models; run `make crds`")
     return 1 if drift else 0
 
 
@@ -127,7 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     crds = sub.add_parser("crds", help="the CRD YAML generated from the API models")
     crds.add_argument("crds_command", choices=["generate", "check"])
-    crds.add_argument("--dir", default="crds", help="where the CRD files live (default: crds)")
+    crds.add_argument(
+        "--dir",
+        action="append",
+        help="where the CRD files live (default: crds and helm/crestline/crds)",
+    )
     crds.set_defaults(func=_crds)
     return parser
 

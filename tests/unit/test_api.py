@@ -26,7 +26,8 @@ def _spec(**overrides: Any) -> dict[str, Any]:
 def test_checked_in_crds_match_the_models() -> None:
     root = repo_root()
     assert root is not None
-    assert drifted(root / "crds") == [], "run `make crds` and commit the result"
+    for directory in ("crds", "helm/crestline/crds"):  # the chart ships the same files
+        assert drifted(root / directory) == [], "run `make crds` and commit the result"
 
 
 def test_schema_is_structural_enough() -> None:

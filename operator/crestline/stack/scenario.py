@@ -66,10 +66,13 @@ class OperatorProcess:
             self.proc.wait(5)
 
 
-def start_operator(stack: Stack, log: Path, *extra: str) -> OperatorProcess:
+def start_operator(
+    stack: Stack, log: Path, *extra: str, env_override: dict[str, str] | None = None
+) -> OperatorProcess:
+    """``crestline run`` against the stack; ``env_override`` e.g. swaps the kubeconfig."""
     assert stack.prometheus is not None
     port = free_port()
-    env = {**os.environ, **stack.env()}
+    env = {**os.environ, **stack.env(), **(env_override or {})}
     argv = [
         sys.executable,
         "-m",

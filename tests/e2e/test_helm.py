@@ -1,0 +1,302 @@
+"""The Helm chart: lint, template, install, and the operator on the chart's own RBAC.
+
+helm is built from the Go module proxy (controlplane/helm.sh). The permission test runs
+the operator with a token of the chart's ServiceAccount - not admin - through a scale
+scenario and an EventDay with every kind of action, and requires that no request was
+refused; the granted rules are compared with what the code declares it uses
+(crestline.rbac.RULES), so the chart grants no more than that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+
+from crestline.manifests import KUBE_VERSION
+from crestline.rbac import CLUSTER_ONLY, RULES, granted
+from crestline.stack import Stack
+from crestline.stack.binaries import repo_root
+from crestline.stack.scenario import OperatorProcess, start_operator
+from tests.e2e.conftest import Workload, create_slo, replicas, slo_body, wait_for
+from tests.kubectl import kubectl
+
+pytestmark = pytest.mark.stack
+ROOT = repo_root() or Path(".")
+CHART = ROOT / "helm" / "crestline"
+
+
+@pytest.fixture(scope="session")
+def helm() -> str:
+    out = subprocess.run(
+        ["bash", str(ROOT / "controlplane" / "helm.sh")], check=True, capture_output=True, text=True
+    ).stdout
+    return out.strip().splitlines()[-1]
+
+
+def render(helm: str, *args: str) -> list[dict[str, Any]]:
+    out = subprocess.run(
+        [
+            helm,
+            "template",
+            "crestline",
+            str(CHART),
+            "-n",
+            "crestline-system",
+            "--kube-version",
+            KUBE_VERSION,
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def test_chart_lints(helm: str) -> None:
+    result = subprocess.run(
+        [helm, "lint", "--strict", str(CHART)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_template_grants_exactly_what_the_code_uses(helm: str) -> None:
+    docs = render(helm)
+    roles = [d for d in docs if d["kind"] == "ClusterRole"]
+    assert len(roles) == 1
+    assert granted(roles[0]["rules"]) == set(RULES)
+    deploy = next(d for d in docs if d["kind"] == "Deployment")
+    pod = deploy["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["resources"]["limits"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert "--all-namespaces" in container["args"]
+
+
+def test_namespaced_mode_uses_roles_only(helm: str) -> None:
+    docs = render(helm, "--set", "watchNamespaces={shop,payments}")
+    cluster = [d for d in docs if d["kind"] == "ClusterRole"]
+    assert len(cluster) == 1  # only kopf's CRD discovery is cluster-wide
+    assert granted(cluster[0]["rules"]) == CLUSTER_ONLY
+    roles = [d for d in docs if d["kind"] == "Role"]
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["payments", "shop"]
+    assert all(granted(r["rules"]) == set(RULES) - CLUSTER_ONLY for r in roles)
+    args = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ][0]["args"]
+    assert "--namespace=shop" in args
+    assert "--all-namespaces" not in args
+
+
+def test_values_schema_rejects_bad_values(helm: str) -> None:
+    result = subprocess.run(
+        [
+            helm,
+            "template",
+            "x",
+            str(CHART),
+            "--kube-version",
+            KUBE_VERSION,
+            "--set",
+            "prometheusUrl=nope",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "prometheusUrl" in result.stderr
+
+
+def test_optional_monitoring_objects_render(helm: str) -> None:
+    docs = render(
+        helm,
+        "--set",
+        "metrics.serviceMonitor.enabled=true",
+        "--set",
+        "metrics.prometheusRule.enabled=true",
+        "--set",
+        "dashboard.enabled=true",
+    )
+    kinds = {d["kind"] for d in docs}
+    assert {"ServiceMonitor", "PrometheusRule", "ConfigMap"} <= kinds
+
+
+@pytest.fixture
+def installed(stack: Stack, crds: None, helm: str) -> Iterator[Path]:
+    """helm install into the stack; yields a kubeconfig holding the chart SA's token."""
+    env = ["--kubeconfig", str(stack.kubeconfig)]
+    subprocess.run(
+        [
+            helm,
+            "install",
+            "crestline",
+            str(CHART),
+            "-n",
+            "crestline-system",
+            "--create-namespace",
+            *env,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    try:
+        token = kubectl(
+            stack, "create", "token", "crestline", "-n", "crestline-system", "--duration", "1h"
+        ).stdout.strip()
+        assert stack.control_plane is not None
+        assert stack.control_plane.pki is not None
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "sa",
+            "clusters": [
+                {
+                    "name": "local",
+                    "cluster": {
+                        "server": stack.control_plane.api_url,
+                        "certificate-authority": str(stack.control_plane.pki.ca.cert),
+                    },
+                }
+            ],
+            "users": [{"name": "sa", "user": {"token": token}}],
+            "contexts": [{"name": "sa", "context": {"cluster": "local", "user": "sa"}}],
+        }
+        path = stack.kubeconfig.parent / "sa-kubeconfig"
+        path.write_text(yaml.safe_dump(config))
+        yield path
+    finally:
+        subprocess.run(
+            [helm, "uninstall", "crestline", "-n", "crestline-system", *env],
+            check=False,
+            capture_output=True,
+        )
+
+
+def test_operator_runs_on_the_charts_serviceaccount(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+    installed: Path,
+    tmp_path: Path,
+) -> None:
+    if stack.control_plane is None:
+        pytest.skip("needs the local control plane (it mints the ServiceAccount token)")
+    operator.stop()  # one operator at a time: this one only has the chart's rights
+    log = tmp_path / "sa-operator.log"
+    sa_stack_env = {"KUBECONFIG": str(installed)}
+    sa_operator = start_operator(stack, log, env_override=sa_stack_env)
+    try:
+        workload(replicas=2, rps=100)
+        slo = slo_body(
+            "web",
+            "web",
+            namespace,
+            pools=[
+                {
+                    "name": "db",
+                    "budget": 200,
+                    "maxPerPod": 20,
+                    "configMap": {"name": "web-pools", "key": "size"},
+                }
+            ],
+        )
+        slo["metadata"]["labels"] = {"tier": "shop"}
+        create_slo(kube, namespace, slo)
+        wait_for(lambda: replicas(kube, namespace, "web") > 2, 40, "a scale-up as the SA")
+        client.CustomObjectsApi(kube).create_namespaced_custom_object(
+            "monitoring.coreos.com",
+            "v1",
+            namespace,
+            "servicemonitors",
+            {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "ServiceMonitor",
+                "metadata": {"name": "web"},
+                "spec": {
+                    "selector": {"matchLabels": {"app": "web"}},
+                    "endpoints": [{"port": "http", "interval": "30s"}],
+                },
+            },
+        )
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        client.CustomObjectsApi(kube).create_namespaced_custom_object(
+            "crestline.dev",
+            "v1alpha1",
+            namespace,
+            "eventdays",
+            {
+                "apiVersion": "crestline.dev/v1alpha1",
+                "kind": "EventDay",
+                "metadata": {"name": "sale"},
+                "spec": {
+                    "selector": {"matchLabels": {"tier": "shop"}},
+                    "schedule": {
+                        "timezone": "UTC",
+                        "windows": [
+                            {
+                                "start": f"{now:%Y-%m-%dT%H:%M:%S}",
+                                "end": f"{now + dt.timedelta(seconds=20):%Y-%m-%dT%H:%M:%S}",
+                            }
+                        ],
+                    },
+                    "overrides": {
+                        "monitoring": {"interval": "5s", "monitors": [{"name": "web"}]},
+                        "alerts": {},
+                        "cache": {
+                            "jobTemplate": {
+                                "template": {
+                                    "spec": {
+                                        "restartPolicy": "Never",
+                                        "containers": [{"name": "p", "image": "x.invalid/p"}],
+                                    }
+                                }
+                            }
+                        },
+                    },
+                },
+            },
+        )
+
+        def actions_done() -> bool:
+            obj: Any = client.CustomObjectsApi(kube).get_namespaced_custom_object(
+                "crestline.dev", "v1alpha1", namespace, "eventdays", "sale"
+            )
+            states = {r["key"]: r["state"] for r in obj.get("status", {}).get("actions", [])}
+            return states.get("monitor/ServiceMonitor/web") == "applied" and (
+                states.get("cache/job") == "done" and states.get("silence") == "applied"
+            )
+
+        wait_for(actions_done, 30, "every EventDay action, as the SA")
+        assert sa_operator.alive()
+        text = log.read_text()
+        assert "403" not in text, sa_operator.tail()
+        assert "Forbidden" not in text, sa_operator.tail()
+    finally:
+        sa_operator.stop()
+        operator.restart()
+
+
+def test_plain_manifests_match_the_chart(helm: str) -> None:
+    from crestline.manifests import render as render_manifests
+
+    checked_in = (ROOT / "manifests" / "crestline.yaml").read_text()
+    assert checked_in == render_manifests(ROOT), "run `make manifests` and commit the result"
+
+
+def test_examples_apply_cleanly(stack: Stack, crds: None, namespace: str) -> None:
+    for example in sorted((ROOT / "manifests" / "examples").glob("*.yaml")):
+        kubectl(stack, "apply", "-n", namespace, "-f", str(example))
+    kubectl(stack, "get", "pslo,evd", "-n", namespace)
