@@ -55,6 +55,8 @@ from crestline.policy.decide import (
     serving_replicas,
 )
 from crestline.policy.demand import ReadingMemory
+from crestline.policy.manual import Manual
+from crestline.policy.manual import parse as parse_manual
 from crestline.policy.overlay import InForce, effective
 from crestline.policy.pools import PoolLimits
 from crestline.queries import render
@@ -271,8 +273,19 @@ class Reconciler:
         mem.recommendations = decision.recommendations
         if decision.limited and pool_limit and decision.recommended >= spec.scaling.max_replicas:
             decision = dataclasses.replace(decision, limited=pool_limit)
+        manual = parse_manual(body.get("metadata", {}).get("annotations") or {})
+        decision, manual_mode = _on_call(manual, decision, spec, now)
 
-        applied, events, write_error = self._act(spec, namespace, name, decision, owners, mem, now)
+        applied, events, write_error = self._act(
+            spec,
+            namespace,
+            name,
+            decision,
+            owners,
+            mem,
+            now,
+            paused=manual_mode.startswith("Paused"),
+        )
         pools = self._pools(spec, namespace, max(scale.desired, decision.desired), surge)
         current = decision.desired if applied else scale.desired
         conditions = _conditions(decision, failures, owners, write_error, generation)
@@ -280,16 +293,10 @@ class Reconciler:
         events += _condition_events(old.conditions, merged)
 
         status = _status(spec, decision, old, merged, mem, now, generation, current, applied)
-        status = status.model_copy(update={"pools": pools})
-        if in_force:
-            names = ", ".join(f"{e.name} ({e.phase})" for e in in_force)
-            status = status.model_copy(
-                update={
-                    "mode": f"EventDay {names}",
-                    "active_events": [e.name for e in in_force],
-                    "event_baseline": baseline,
-                }
-            )
+        status = _overlay_status(
+            status.model_copy(update={"pools": pools}), in_force, baseline, manual_mode
+        )
+        status = _manual_problems(status, old, manual, events, _iso(now), generation)
         _export(namespace, name, decision)
         return Outcome(status.model_dump(by_alias=True, mode="json"), events, interval)
 
@@ -303,6 +310,7 @@ class Reconciler:
         owners: list[Owner],
         mem: _Memory,
         now: float,
+        paused: bool = False,
     ) -> tuple[bool, list[Event], str | None]:
         events: list[Event] = []
         direction = decision.direction
@@ -313,10 +321,11 @@ class Reconciler:
         if owners:
             metrics.DECISIONS.labels(namespace, name, direction.value, "false").inc()
             return False, events, None
-        if spec.mode is Mode.DRY_RUN:
+        if spec.mode is Mode.DRY_RUN or paused:
             metrics.DECISIONS.labels(namespace, name, direction.value, "false").inc()
+            why = "paused" if paused else "dryRun"
             events.append(
-                Event("Normal", "Recommendation", f"dryRun: would scale {move}: {decision.reason}")
+                Event("Normal", "Recommendation", f"{why}: would scale {move}: {decision.reason}")
             )
             return False, events, None
         ref = spec.target_ref
@@ -381,6 +390,68 @@ class Reconciler:
         )
         events = _condition_events(old.conditions, merged)
         return Outcome(status.model_dump(by_alias=True, mode="json"), events)
+
+
+def _overlay_status(
+    status: PerformanceSLOStatus, in_force: list[InForce], baseline: int | None, manual: str
+) -> PerformanceSLOStatus:
+    """Events in force and on-call control as the status shows them (on-call names the mode)."""
+    update: dict[str, Any] = {}
+    if in_force:
+        names = ", ".join(f"{e.name} ({e.phase})" for e in in_force)
+        update = {
+            "mode": f"EventDay {names}",
+            "active_events": [e.name for e in in_force],
+            "event_baseline": baseline,
+        }
+    if manual:
+        update["mode"] = manual
+    return status.model_copy(update=update) if update else status
+
+
+def _manual_problems(
+    status: PerformanceSLOStatus,
+    old: PerformanceSLOStatus,
+    manual: Manual,
+    events: list[Event],
+    stamp: str,
+    generation: int | None,
+) -> PerformanceSLOStatus:
+    """Bad on-call annotations: Ready=False with the reason, and one Warning Event."""
+    if not manual.problems:
+        return status
+    problem = "; ".join(manual.problems)
+    ready = cond("Ready", False, "ManualControlInvalid", problem, generation)
+    if not any(c.reason == "ManualControlInvalid" for c in old.conditions):
+        events.append(Event("Warning", "ManualControlInvalid", problem))
+    return status.model_copy(update={"conditions": merge(status.conditions, [ready], stamp)})
+
+
+def _on_call(
+    manual: Manual, decision: Decision, spec: PerformanceSLOSpec, now: float
+) -> tuple[Decision, str]:
+    """Apply a hold (replace the desired count) and name the on-call mode, if any."""
+    at = dt.datetime.fromtimestamp(now, dt.UTC)
+    mode = ""
+    held = manual.held(at)
+    if held is not None and manual.hold_until is not None:
+        target = min(max(held, spec.scaling.min_replicas), spec.scaling.max_replicas)
+        until = f"{manual.hold_until:%Y-%m-%dT%H:%M:%SZ}"
+        decision = dataclasses.replace(
+            decision,
+            desired=target,
+            reason=f"on-call hold at {target} until {until} (objectives: "
+            f"{decision.recommended}); {decision.reason}",
+        )
+        mode = f"Hold {target} until {until}"
+    if manual.paused(at) and manual.paused_until is not None:
+        until = (
+            "further notice"
+            if manual.paused_until.year == dt.MAXYEAR
+            else f"{manual.paused_until:%Y-%m-%dT%H:%M:%SZ}"
+        )
+        mode = f"Paused until {until}"
+    return decision, mode
 
 
 def _limits(pool: PoolSpec) -> PoolLimits:
