@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: all setup system-deps controlplane lint test unit stack-up crds manifests bench clean
+.PHONY: all setup system-deps controlplane lint test unit demo stack-up crds manifests bench clean
 
 all: test
 
@@ -19,7 +19,7 @@ system-deps:
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -U pip
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,demo]'
 	@touch $@
 
 controlplane:
@@ -36,6 +36,11 @@ test: setup lint
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# The main job: the local stack running the operator on a sample shop with an event-day
+# sale; live in the terminal, then a PNG plot and a summary in demo-output/.
+demo: setup
+	$(BIN)/crestline demo
 
 # Bring up the local stack (control plane, Prometheus, Alertmanager, Redis) until Ctrl-C.
 stack-up: setup

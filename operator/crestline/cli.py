@@ -95,6 +95,12 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from crestline import demo
+
+    return demo.main(args.seconds, Path(args.out))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crestline", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--peering", help="kopf peering name for HA (default: standalone)")
     run.add_argument("-v", "--verbose", action="store_true")
     run.set_defaults(func=_run)
+
+    demo = sub.add_parser("demo", help="the local stack running the operator on a sample shop")
+    demo.add_argument("--seconds", type=float, default=180.0, help="traffic to replay")
+    demo.add_argument("--out", default="demo-output", help="where the plot and summary go")
+    demo.set_defaults(func=_demo)
 
     crds = sub.add_parser("crds", help="the CRD YAML generated from the API models")
     crds.add_argument("crds_command", choices=["generate", "check"])
