@@ -27,8 +27,10 @@ from crestline.sim.trace import EventDaySpike, PerMinuteTrace, TimeScaled
 from crestline.stack import Stack
 from crestline.stack.binaries import repo_root
 from crestline.stack.scenario import (
+    create_eventday,
     create_slo,
     deploy_workload,
+    eventday_body,
     get_slo,
     p95_query,
     replicas,
@@ -119,34 +121,18 @@ def run(seconds: float, out: Path) -> dict[str, Any]:
             peak = max(trace.rps(t) for t in range(int(event[0]), int(event[1])))
             floor = math.ceil(peak / (0.75 * 40))
             window = [start + dt.timedelta(seconds=s) for s in event]
-            client.CustomObjectsApi(api).create_namespaced_custom_object(
-                "crestline.dev",
-                "v1alpha1",
+            create_eventday(
+                api,
                 NS,
-                "eventdays",
-                {
-                    "apiVersion": "crestline.dev/v1alpha1",
-                    "kind": "EventDay",
-                    "metadata": {"name": "sale"},
-                    "spec": {
-                        "selector": {"matchLabels": {"tier": "shop"}},
-                        "schedule": {
-                            "timezone": "UTC",
-                            "leadTime": "15s",
-                            "trailTime": "5s",
-                            "windows": [
-                                {
-                                    "start": f"{window[0]:%Y-%m-%dT%H:%M:%S}",
-                                    "end": f"{window[1]:%Y-%m-%dT%H:%M:%S}",
-                                }
-                            ],
-                        },
-                        "overrides": {
-                            "capacity": {"minReplicas": floor},
-                            "evaluationIntervalSeconds": 1,
-                        },
-                    },
-                },
+                eventday_body(
+                    "sale",
+                    window[0],
+                    window[1],
+                    lead="15s",
+                    trail="5s",
+                    capacity={"minReplicas": floor},
+                    evaluationIntervalSeconds=1,
+                ),
             )
             w.sim.set_trace(trace)
             try:

@@ -15,6 +15,7 @@ from kubernetes import client
 
 from crestline.stack import Stack
 from crestline.stack.ports import free_port
+from crestline.stack.scenario import eventday_body, eventday_phase
 from tests.e2e.conftest import (
     OperatorProcess,
     Workload,
@@ -29,34 +30,11 @@ from tests.e2e.conftest import (
 pytestmark = pytest.mark.stack
 
 
-def _local(t: dt.datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _eventday(name: str, start: dt.datetime, end: dt.datetime, **overrides: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "crestline.dev/v1alpha1",
-        "kind": "EventDay",
-        "metadata": {"name": name},
-        "spec": {
-            "selector": {"matchLabels": {"tier": "shop"}},
-            "schedule": {
-                "timezone": "UTC",
-                "windows": [{"start": _local(start), "end": _local(end)}],
-                "leadTime": "10s",
-                "trailTime": "5s",
-            },
-            "overrides": overrides,
-        },
-    }
+_eventday = eventday_body
 
 
 def _phase(kube: client.ApiClient, namespace: str, name: str) -> str | None:
-    obj: Any = client.CustomObjectsApi(kube).get_namespaced_custom_object(
-        "crestline.dev", "v1alpha1", namespace, "eventdays", name
-    )
-    phase: str | None = obj.get("status", {}).get("phase")
-    return phase
+    return eventday_phase(kube, namespace, name)
 
 
 def test_eventday_prescales_before_the_window_and_restores_after(

@@ -23,7 +23,12 @@ from crestline.manifests import KUBE_VERSION
 from crestline.rbac import CLUSTER_ONLY, RULES, granted
 from crestline.stack import Stack
 from crestline.stack.binaries import repo_root
-from crestline.stack.scenario import OperatorProcess, start_operator
+from crestline.stack.scenario import (
+    OperatorProcess,
+    create_eventday,
+    eventday_body,
+    start_operator,
+)
 from tests.e2e.conftest import Workload, create_slo, replicas, slo_body, wait_for
 from tests.kubectl import kubectl
 
@@ -232,42 +237,25 @@ def test_operator_runs_on_the_charts_serviceaccount(
             },
         )
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        client.CustomObjectsApi(kube).create_namespaced_custom_object(
-            "crestline.dev",
-            "v1alpha1",
-            namespace,
-            "eventdays",
-            {
-                "apiVersion": "crestline.dev/v1alpha1",
-                "kind": "EventDay",
-                "metadata": {"name": "sale"},
+        job = {
+            "template": {
                 "spec": {
-                    "selector": {"matchLabels": {"tier": "shop"}},
-                    "schedule": {
-                        "timezone": "UTC",
-                        "windows": [
-                            {
-                                "start": f"{now:%Y-%m-%dT%H:%M:%S}",
-                                "end": f"{now + dt.timedelta(seconds=20):%Y-%m-%dT%H:%M:%S}",
-                            }
-                        ],
-                    },
-                    "overrides": {
-                        "monitoring": {"interval": "5s", "monitors": [{"name": "web"}]},
-                        "alerts": {},
-                        "cache": {
-                            "jobTemplate": {
-                                "template": {
-                                    "spec": {
-                                        "restartPolicy": "Never",
-                                        "containers": [{"name": "p", "image": "x.invalid/p"}],
-                                    }
-                                }
-                            }
-                        },
-                    },
-                },
-            },
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "p", "image": "x.invalid/p"}],
+                }
+            }
+        }
+        create_eventday(
+            kube,
+            namespace,
+            eventday_body(
+                "sale",
+                now,
+                now + dt.timedelta(seconds=20),
+                monitoring={"interval": "5s", "monitors": [{"name": "web"}]},
+                alerts={},
+                cache={"jobTemplate": job},
+            ),
         )
 
         def actions_done() -> bool:

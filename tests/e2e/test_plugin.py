@@ -8,12 +8,12 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kubernetes import client
 
 from crestline.stack import Stack
+from crestline.stack.scenario import create_eventday, eventday_body, eventday_phase
 from tests.e2e.conftest import (
     OperatorProcess,
     Workload,
@@ -46,11 +46,7 @@ def plugin(stack: Stack, namespace: str, *args: str) -> subprocess.CompletedProc
 
 
 def _phase(kube: client.ApiClient, namespace: str) -> str | None:
-    obj: Any = client.CustomObjectsApi(kube).get_namespaced_custom_object(
-        "crestline.dev", "v1alpha1", namespace, "eventdays", "sale"
-    )
-    phase: str | None = obj.get("status", {}).get("phase")
-    return phase
+    return eventday_phase(kube, namespace, "sale")
 
 
 def test_status_explain_pause_resume_hold(
@@ -113,29 +109,10 @@ def test_event_start_and_stop(
     slo["metadata"]["labels"] = {"tier": "shop"}
     create_slo(kube, namespace, slo)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=60)
-    client.CustomObjectsApi(kube).create_namespaced_custom_object(
-        "crestline.dev",
-        "v1alpha1",
+    create_eventday(
+        kube,
         namespace,
-        "eventdays",
-        {
-            "apiVersion": "crestline.dev/v1alpha1",
-            "kind": "EventDay",
-            "metadata": {"name": "sale"},
-            "spec": {
-                "selector": {"matchLabels": {"tier": "shop"}},
-                "schedule": {
-                    "timezone": "UTC",
-                    "windows": [
-                        {
-                            "start": f"{later:%Y-%m-%dT%H:%M:%S}",
-                            "end": f"{later + dt.timedelta(hours=2):%Y-%m-%dT%H:%M:%S}",
-                        }
-                    ],
-                },
-                "overrides": {"capacity": {"minReplicas": 5}},
-            },
-        },
+        eventday_body("sale", later, later + dt.timedelta(hours=2), capacity={"minReplicas": 5}),
     )
     wait_for(lambda: _phase(kube, namespace) == "Scheduled", 15, "Scheduled")
     started = plugin(stack, namespace, "event", "start", "sale", "--for", "30m")

@@ -7,6 +7,7 @@ simulated workloads.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -203,6 +204,50 @@ def slo_body(name: str, target: str, namespace: str, **spec: Any) -> dict[str, A
         "metadata": {"name": name},
         "spec": base,
     }
+
+
+def eventday_body(
+    name: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    lead: str = "10s",
+    trail: str = "5s",
+    labels: dict[str, str] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """An EventDay with one UTC window, selecting SLOs labelled ``tier=shop`` by default."""
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "EventDay",
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"matchLabels": labels or {"tier": "shop"}},
+            "schedule": {
+                "timezone": "UTC",
+                "windows": [
+                    {"start": f"{start:%Y-%m-%dT%H:%M:%S}", "end": f"{end:%Y-%m-%dT%H:%M:%S}"}
+                ],
+                "leadTime": lead,
+                "trailTime": trail,
+            },
+            "overrides": overrides,
+        },
+    }
+
+
+def create_eventday(kube: client.ApiClient, namespace: str, body: dict[str, Any]) -> None:
+    client.CustomObjectsApi(kube).create_namespaced_custom_object(
+        GROUP, VERSION, namespace, "eventdays", body
+    )
+
+
+def eventday_phase(kube: client.ApiClient, namespace: str, name: str) -> str | None:
+    obj: Any = client.CustomObjectsApi(kube).get_namespaced_custom_object(
+        GROUP, VERSION, namespace, "eventdays", name
+    )
+    phase: str | None = obj.get("status", {}).get("phase")
+    return phase
 
 
 def p95_query(w: Workload, window: str = "10s") -> str:
