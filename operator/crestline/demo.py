@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import signal
 import sys
 import tempfile
 import time
@@ -218,6 +219,9 @@ def _report(series: Series, event: tuple[float, float], out: Path) -> dict[str, 
 
 
 def main(seconds: float, out: Path) -> int:
+    # Ctrl-C must tear down even when started from a script that ignores SIGINT for
+    # background jobs (Python keeps an inherited SIG_IGN).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run(seconds, out)
     except KeyboardInterrupt:
