@@ -13,20 +13,24 @@ latency ratio would be far too timid in the flat region and wildly excessive nea
 saturation, so the law is built from three regions of the badness ratio ``r``
 (``value/target`` for ``below`` objectives; > 1 means violating):
 
-* ``r > 1 + tolerance`` - breach: grow by ``min(r, maxUpFactor)`` and by at least one
-  pod. The step is proportional to how bad the breach is (a 5% miss adds little, a 2x
-  miss doubles), so the law reacts within one evaluation, and the cap keeps a latency
-  spike caused by something other than load (say a slow dependency) from multiplying
-  the fleet.
-* ``r < scaleDownBelow`` (default 0.6) - comfortably good: shrink by a small fixed step
+* ``r > 1`` - breach (any: the target is a limit, so ``tolerance`` does not apply):
+  grow by ``min(sqrt(r), maxUpFactor)`` and by at least one pod. The step grows with
+  the breach, so the law reacts within one evaluation; the square root damps it
+  because near saturation latency overstates the missing capacity (at 2x the target
+  p95, an M/M/c fleet needs ~20% more replicas, not 100%), and the cap keeps a latency
+  spike caused by something other than load (a slow dependency) from multiplying the
+  fleet. Replicas still starting are not counted (``warmupSeconds`` in decide), so a
+  breach that persists while they start is not answered twice.
+* ``r < scaleDownBelow`` (default 0.8) - comfortably good: shrink by a small fixed step
   (10%). Latency says little about *how much* capacity is spare, so the law only
   probes gently; any proportional objective and the scale-down stabilization window
   (the max of recent recommendations) further slow the descent.
-* otherwise - hold. The dead band ``[scaleDownBelow, 1 + tolerance]`` is the hysteresis
-  that prevents oscillation: a 10% shrink raises per-pod load by ~11%, which moves a
-  system sitting at ``r < 0.6`` to well under ``r = 1`` unless it was already close to
-  saturation, in which case it would not have been below 0.6. After a breach-driven
-  step, the system lands in the band and stays there.
+* otherwise - hold. The dead band ``[scaleDownBelow, 1]`` is the hysteresis that
+  prevents oscillation: a 10% shrink raises per-pod load by ~11%, which moves a system
+  sitting below 0.8 of its latency target to at most about the target unless it was
+  already near saturation (then it would not have been below 0.8); and a scale-up that
+  overshoots lands in the band and stays. The replay benchmark (benchmarks/) is where
+  these constants were chosen.
 """
 
 from __future__ import annotations
