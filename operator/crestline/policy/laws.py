@@ -17,7 +17,7 @@ saturation, so the law is built from three regions of the badness ratio ``r``
   grow by ``min(sqrt(r), maxUpFactor)`` and by at least one pod. The step grows with
   the breach, so the law reacts within one evaluation; the square root damps it
   because near saturation latency overstates the missing capacity (at 2x the target
-  p95, an M/M/c fleet needs ~20% more replicas, not 100%), and the cap keeps a latency
+  p95 the simulated M/M/4 fleet needs ~12% more replicas, not 100%), and the cap keeps a latency
   spike caused by something other than load (a slow dependency) from multiplying the
   fleet. Replicas still starting are not counted (``warmupSeconds`` in decide), so a
   breach that persists while they start is not answered twice.
