@@ -25,7 +25,7 @@ from crestline.adapters.alertmanager import Alertmanager, Matcher
 from crestline.adapters.cache import extend_ttls, http_warmup
 from crestline.adapters.monitors import Monitors
 from crestline.api.eventday import ActionRecord, CacheOverride, EventDaySpec
-from crestline.policy.calendar import Activation
+from crestline.policy.calendar import Activation, format_instant
 from crestline.reconcile import Event
 
 Persist = Callable[[list[ActionRecord]], None]
@@ -40,7 +40,7 @@ class ActionResult:
 
 
 def activation_id(act: Activation) -> str:
-    return f"{act.active_from:%Y-%m-%dT%H:%M:%SZ}/{act.active_until:%Y-%m-%dT%H:%M:%SZ}"
+    return f"{format_instant(act.active_from)}/{format_instant(act.active_until)}"
 
 
 class ActionRunner:

@@ -22,7 +22,7 @@ from crestline.actions import ActionRunner
 from crestline.api.eventday import ActionRecord, EventDaySpec, EventDayStatus
 from crestline.api.slo import GROUP, VERSION
 from crestline.conditions import cond, merge
-from crestline.policy.calendar import CalendarState, Phase
+from crestline.policy.calendar import CalendarState, Phase, format_instant
 from crestline.policy.events import event_state, manual_control, selects
 from crestline.policy.overlay import InForce
 from crestline.reconcile import Event
@@ -33,7 +33,7 @@ MAX_SLEEP = 30.0
 
 
 def _iso(t: dt.datetime | None) -> str | None:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
+    return format_instant(t) if t else None
 
 
 @dataclass

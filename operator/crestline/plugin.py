@@ -17,7 +17,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from crestline.api.slo import GROUP, VERSION
-from crestline.policy.calendar import parse_duration
+from crestline.policy.calendar import format_instant, parse_duration
 from crestline.policy.events import MANUAL_WINDOW_ANNOTATION, STOPPED_AT_ANNOTATION
 from crestline.policy.manual import HOLD, PAUSED_UNTIL
 
@@ -26,10 +26,6 @@ SLOS, EVENTDAYS = "performanceslos", "eventdays"
 
 class PluginError(Exception):
     """A user-facing error: printed without a traceback, exit code 1."""
-
-
-def _stamp(t: dt.datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _duration(text: str | None) -> dt.timedelta | None:
@@ -202,7 +198,7 @@ def run(args: argparse.Namespace) -> str:
     if args.cmd == "explain":
         return explain(cluster, args.slo)
     if args.cmd == "pause":
-        until = _stamp(now + duration) if duration else "forever"
+        until = format_instant(now + duration) if duration else "forever"
         cluster.annotate(SLOS, args.slo, {PAUSED_UNTIL: until})
         return f"{args.slo}: paused until {until}"
     if args.cmd == "resume":
@@ -210,21 +206,21 @@ def run(args: argparse.Namespace) -> str:
         return f"{args.slo}: resumed"
     if args.cmd == "hold":
         assert duration is not None
-        until = _stamp(now + duration)
+        until = format_instant(now + duration)
         cluster.annotate(SLOS, args.slo, {HOLD: f"{args.replicas}@{until}"})
         return f"{args.slo}: held at {args.replicas} replicas until {until}"
     if args.action == "start":
         if duration is None:
             raise PluginError("event start needs --for, e.g. --for 3h")
-        window = f"{_stamp(now)}/{_stamp(now + duration)}"
+        window = f"{format_instant(now)}/{format_instant(now + duration)}"
         cluster.annotate(
             EVENTDAYS,
             args.eventday,
             {MANUAL_WINDOW_ANNOTATION: window, STOPPED_AT_ANNOTATION: None},
         )
-        return f"{args.eventday}: event mode from now until {_stamp(now + duration)}"
-    cluster.annotate(EVENTDAYS, args.eventday, {STOPPED_AT_ANNOTATION: _stamp(now)})
-    return f"{args.eventday}: stopped at {_stamp(now)}"
+        return f"{args.eventday}: event mode from now until {format_instant(now + duration)}"
+    cluster.annotate(EVENTDAYS, args.eventday, {STOPPED_AT_ANNOTATION: format_instant(now)})
+    return f"{args.eventday}: stopped at {format_instant(now)}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -45,6 +45,7 @@ from crestline.api.status import (
 from crestline.api.status import Decision as DecisionStatus
 from crestline.conditions import changed, cond, merge
 from crestline.policy.behavior import Timed
+from crestline.policy.calendar import format_instant
 from crestline.policy.decide import (
     Decision,
     Direction,
@@ -95,7 +96,7 @@ class _Memory:
 
 
 def _iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_instant(dt.datetime.fromtimestamp(ts, dt.UTC))
 
 
 class EventSource(Protocol):
@@ -436,7 +437,7 @@ def _on_call(
     held = manual.held(at)
     if held is not None and manual.hold_until is not None:
         target = min(max(held, spec.scaling.min_replicas), spec.scaling.max_replicas)
-        until = f"{manual.hold_until:%Y-%m-%dT%H:%M:%SZ}"
+        until = format_instant(manual.hold_until)
         decision = dataclasses.replace(
             decision,
             desired=target,
@@ -448,7 +449,7 @@ def _on_call(
         until = (
             "further notice"
             if manual.paused_until.year == dt.MAXYEAR
-            else f"{manual.paused_until:%Y-%m-%dT%H:%M:%SZ}"
+            else format_instant(manual.paused_until)
         )
         mode = f"Paused until {until}"
     return decision, mode

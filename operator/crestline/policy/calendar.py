@@ -78,6 +78,19 @@ class Window:
         return self.end - self.start
 
 
+def parse_instant(text: str) -> dt.datetime:
+    """An RFC 3339 instant (offset required) as aware UTC, e.g. from an annotation."""
+    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"{text!r} needs a UTC offset, e.g. 2026-11-27T09:00:00Z")
+    return value.astimezone(UTC)
+
+
+def format_instant(t: dt.datetime) -> str:
+    """The RFC 3339 form used in status fields and annotations: 2026-11-27T09:00:00Z."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse_time(text: str, tz: ZoneInfo) -> dt.datetime:
     """ISO 8601 with or without offset; without one it is wall-clock time in ``tz``."""
     return to_utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), tz)

@@ -19,6 +19,7 @@ from crestline.policy.calendar import (
     Window,
     merge,
     parse_duration,
+    parse_instant,
     parse_time,
     recurring,
     state_at,
@@ -68,13 +69,6 @@ def event_state(
     return state_at(acts, now, recurring=bool(spec.schedule.recurring))
 
 
-def _instant(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"{text!r} needs a UTC offset, e.g. 2026-11-27T09:00:00Z")
-    return value.astimezone(dt.UTC)
-
-
 def manual_control(
     annotations: dict[str, str],
 ) -> tuple[list[Window], dt.datetime | None, list[str]]:
@@ -86,7 +80,7 @@ def manual_control(
     if raw:
         try:
             start_text, end_text = raw.split("/", 1)
-            window = Window(_instant(start_text), _instant(end_text))
+            window = Window(parse_instant(start_text), parse_instant(end_text))
             if window.end <= window.start:
                 raise ValueError("end must be after start")
             windows.append(window)
@@ -95,7 +89,7 @@ def manual_control(
     raw = annotations.get(STOPPED_AT_ANNOTATION)
     if raw:
         try:
-            stopped = _instant(raw)
+            stopped = parse_instant(raw)
         except ValueError as exc:
             problems.append(f"{STOPPED_AT_ANNOTATION}={raw!r}: {exc}")
     return windows, stopped, problems

@@ -12,15 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from crestline.policy.calendar import parse_instant
+
 PAUSED_UNTIL = "crestline.dev/paused-until"
 HOLD = "crestline.dev/hold"
-
-
-def _instant(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"{text!r} needs a UTC offset, e.g. 2026-11-27T09:00:00Z")
-    return value.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -48,7 +43,7 @@ def parse(annotations: dict[str, str]) -> Manual:
             paused = (
                 dt.datetime.max.replace(tzinfo=dt.UTC)
                 if raw.strip() == "forever"
-                else _instant(raw)
+                else parse_instant(raw)
             )
         except ValueError as exc:
             problems.append(f"{PAUSED_UNTIL}={raw!r}: {exc}")
@@ -56,7 +51,7 @@ def parse(annotations: dict[str, str]) -> Manual:
     if raw:
         try:
             count, until = raw.split("@", 1)
-            hold, hold_until = int(count), _instant(until)
+            hold, hold_until = int(count), parse_instant(until)
             if hold < 0:
                 raise ValueError("replicas must be >= 0")
         except ValueError as exc:
