@@ -170,7 +170,7 @@ def _on_outage(scaling: ScalingSpec, current: int) -> tuple[int, str]:
     return min(max(target, scaling.min_replicas), scaling.max_replicas), why
 
 
-def _apply_behavior(
+def apply_behavior(
     scaling: ScalingSpec,
     state: ScaleState,
     recommended: int,
@@ -179,7 +179,10 @@ def _apply_behavior(
     now: float,
     notes: list[str],
 ) -> tuple[int, str | None]:
-    """Stabilize, then rate-limit, then bound ``recommended``; returns (desired, limited)."""
+    """Stabilize, then rate-limit, then bound ``recommended``; returns (desired, limited).
+
+    The HPA's own behaviour step, also used as such by the HPA baseline in crestline.sim.
+    """
     behavior, current = scaling.behavior, state.current
     desired = stabilize(
         current,
@@ -269,7 +272,7 @@ def decide(
     recommended = min(max(combined, lo), hi)
     if combined < lo:
         notes.append(f"minReplicas {lo}")
-    desired, limited = _apply_behavior(scaling, state, recommended, history, now=now, notes=notes)
+    desired, limited = apply_behavior(scaling, state, recommended, history, now=now, notes=notes)
     if combined > hi:
         limited = f"maxReplicas {hi} caps the recommendation of {combined}"
 

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 
 from crestline.api.eventday import Overrides
 from crestline.api.slo import Objective, PerformanceSLOSpec, ScalingSpec, TargetRef
-from crestline.policy.behavior import Timed, scale_down_limit, scale_up_limit, stabilize
+from crestline.policy.behavior import Timed
 from crestline.policy.decide import (
     Reading,
     ScaleState,
+    apply_behavior,
     decide,
     record_scale,
     serving_replicas,
@@ -134,8 +135,8 @@ class HpaController:
         return math.ceil(round(ratio * max(base, 1), 9))
 
     def evaluate(self, obs: Observation) -> int:
-        # The HPA's behaviour algorithm (stabilization, then rate limits) is the one in
-        # crestline.policy.behavior, which implements the same semantics.
+        # The HPA's behaviour step (stabilization, rate limits, bounds) is the one
+        # crestline's decide() uses: same semantics, one implementation.
         b = self.scaling.behavior
         current = obs.total
         proposal = min(
@@ -145,19 +146,8 @@ class HpaController:
             b.scale_up.stabilization_window_seconds, b.scale_down.stabilization_window_seconds
         )
         history = tuple(r for r in self.recommendations if r.t > obs.t - horizon)
-        desired = stabilize(
-            current,
-            proposal,
-            history,
-            obs.t,
-            up_window=b.scale_up.stabilization_window_seconds,
-            down_window=b.scale_down.stabilization_window_seconds,
-        )
-        if desired > current:
-            desired = min(desired, scale_up_limit(current, b.scale_up, self.events, obs.t))
-        elif desired < current:
-            desired = max(desired, scale_down_limit(current, b.scale_down, self.events, obs.t))
-        desired = min(max(desired, self.scaling.min_replicas), self.scaling.max_replicas)
+        state = ScaleState(current, history, self.events)
+        desired, _ = apply_behavior(self.scaling, state, proposal, history, now=obs.t, notes=[])
         self.recommendations = (*history, Timed(obs.t, proposal))
         self.events = record_scale(self.events, obs.t, desired - current, self.scaling)
         return desired
