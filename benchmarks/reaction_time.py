@@ -22,15 +22,14 @@ import time
 import uuid
 from pathlib import Path
 
-import yaml
 from kubernetes import client, config
 
-from crestline.api.crdgen import ALL_CRDS, write_all
 from crestline.stack import Stack
 from crestline.stack.scenario import (
     create_slo,
     deploy_workload,
     get_slo,
+    install_crds,
     p95_query,
     replicas,
     slo_body,
@@ -94,26 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     with Stack() as stack, tempfile.TemporaryDirectory() as tmp:
         kube = config.new_client_from_config(config_file=str(stack.kubeconfig))
-        crd_dir = Path(tmp) / "crds"
-        write_all(crd_dir)
-        ext = client.ApiextensionsV1Api(kube)
-        for crd in ALL_CRDS:
-            ext.create_custom_resource_definition(
-                yaml.safe_load((crd_dir / crd.filename).read_text())
-            )
-            wait_for(
-                lambda c=crd: any(
-                    cond.type == "Established" and cond.status == "True"
-                    for cond in (
-                        ext.read_custom_resource_definition(
-                            f"{c.plural}.crestline.dev"
-                        ).status.conditions
-                        or []
-                    )
-                ),
-                30,
-                "CRD established",
-            )
+        install_crds(kube)
         op = start_operator(stack, Path(tmp) / "operator.log")
         try:
             samples = []

@@ -23,7 +23,6 @@ from typing import Any
 
 from kubernetes import client, config
 
-from crestline.api.crdgen import ALL_CRDS, render
 from crestline.sim.trace import EventDaySpike, PerMinuteTrace, TimeScaled
 from crestline.stack import Stack
 from crestline.stack.binaries import repo_root
@@ -33,6 +32,7 @@ from crestline.stack.scenario import (
     deploy_workload,
     eventday_body,
     get_slo,
+    install_crds,
     p95_query,
     replicas,
     slo_body,
@@ -66,18 +66,6 @@ def _trace(seconds: float, event: tuple[float, float]) -> EventDaySpike:
     return EventDaySpike(base, start=event[0], end=event[1], factor=3.0, ramp=8.0)
 
 
-def _install_crds(api: client.ApiClient) -> None:
-    ext = client.ApiextensionsV1Api(api)
-    for crd in ALL_CRDS:
-        try:
-            body: Any = render(crd)
-            ext.create_custom_resource_definition(body)
-        except client.ApiException as exc:
-            if exc.status != 409:
-                raise
-    time.sleep(2)
-
-
 def _bar(done: float, width: int = 24) -> str:
     filled = int(done * width)
     return "[" + "#" * filled + "." * (width - filled) + f"] {done * 100:3.0f}%"
@@ -91,7 +79,7 @@ def run(seconds: float, out: Path) -> dict[str, Any]:
     )
     with Stack() as stack, tempfile.TemporaryDirectory() as tmp:
         api = config.new_client_from_config(config_file=str(stack.kubeconfig))  # type: ignore[no-untyped-call]
-        _install_crds(api)
+        install_crds(api)
         operator = start_operator(stack, Path(tmp) / "operator.log")
         try:
             namespace: Any = {"metadata": {"name": NS}}

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from crestline.manifests import KUBE_VERSION
+from crestline.manifests import KUBE_VERSION, helm_binary
 from crestline.rbac import CLUSTER_ONLY, RULES, granted
 from crestline.stack import Stack
 from crestline.stack.binaries import repo_root
@@ -39,10 +39,7 @@ CHART = ROOT / "helm" / "crestline"
 
 @pytest.fixture(scope="session")
 def helm() -> str:
-    out = subprocess.run(
-        ["bash", str(ROOT / "controlplane" / "helm.sh")], check=True, capture_output=True, text=True
-    ).stdout
-    return out.strip().splitlines()[-1]
+    return helm_binary(ROOT)
 
 
 def render(helm: str, *args: str) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from kubernetes import client
 
+from crestline.api.crdgen import ALL_CRDS, render
 from crestline.api.slo import GROUP, VERSION
 from crestline.sim.model import ServiceModel
 from crestline.sim.server import SimulatedService, kube_replica_source
@@ -91,6 +92,27 @@ def start_operator(
     with log.open("ab") as fh:
         proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, env=env)
     return OperatorProcess(proc, log, port, argv, env)
+
+
+def install_crds(kube: client.ApiClient, timeout: float = 30.0) -> None:
+    """Create the crestline CRDs (if absent) and wait until the API server serves them."""
+    ext = client.ApiextensionsV1Api(kube)
+    for crd in ALL_CRDS:
+        body: Any = render(crd)
+        try:
+            ext.create_custom_resource_definition(body)
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+
+        def established(name: str = f"{crd.plural}.{GROUP}") -> bool:
+            status = ext.read_custom_resource_definition(name).status
+            return any(
+                c.type == "Established" and c.status == "True"
+                for c in (status.conditions if status else None) or []
+            )
+
+        wait_for(established, timeout, f"CRD {crd.plural} established")
 
 
 def create_deployment(kube: client.ApiClient, namespace: str, name: str, replicas: int) -> None:
