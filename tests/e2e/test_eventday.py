@@ -30,13 +30,6 @@ from tests.e2e.conftest import (
 pytestmark = pytest.mark.stack
 
 
-_eventday = eventday_body
-
-
-def _phase(kube: client.ApiClient, namespace: str, name: str) -> str | None:
-    return eventday_phase(kube, namespace, name)
-
-
 def test_eventday_prescales_before_the_window_and_restores_after(
     stack: Stack,
     kube: client.ApiClient,
@@ -61,21 +54,21 @@ def test_eventday_prescales_before_the_window_and_restores_after(
         "v1alpha1",
         namespace,
         "eventdays",
-        _eventday("sale", start, end, evaluationIntervalSeconds=1, capacity={"minReplicas": 6}),
+        eventday_body("sale", start, end, evaluationIntervalSeconds=1, capacity={"minReplicas": 6}),
     )
-    wait_for(lambda: _phase(kube, namespace, "sale") == "Scheduled", 15, "phase Scheduled")
+    wait_for(lambda: eventday_phase(kube, namespace, "sale") == "Scheduled", 15, "phase Scheduled")
     assert replicas(kube, namespace, "web") == 2
 
     # Warm-up begins at start - leadTime: replicas reach the floor before the window opens.
     wait_for(lambda: replicas(kube, namespace, "web") >= 6, 30, "pre-scaling to 6")
     assert dt.datetime.now(dt.UTC) < start, "pre-scaling came after the window opened"
-    assert _phase(kube, namespace, "sale") == "Warming"
+    assert eventday_phase(kube, namespace, "sale") == "Warming"
     status = get_slo(kube, namespace, "web")["status"]
     assert status["mode"].startswith("EventDay sale")
     assert status["activeEvents"] == ["sale"]
     assert status["eventBaseline"] == 2
 
-    wait_for(lambda: _phase(kube, namespace, "sale") == "Active", 30, "phase Active")
+    wait_for(lambda: eventday_phase(kube, namespace, "sale") == "Active", 30, "phase Active")
     # The faster evaluation interval is in force: evaluations a second apart.
     seen = set()
     deadline = time.monotonic() + 4
@@ -84,14 +77,21 @@ def test_eventday_prescales_before_the_window_and_restores_after(
         time.sleep(0.2)
     assert len(seen) >= 3, f"evaluations during the event: {sorted(seen)}"
 
-    wait_for(lambda: _phase(kube, namespace, "sale") == "Cooling", 30, "phase Cooling")
+    wait_for(lambda: eventday_phase(kube, namespace, "sale") == "Cooling", 30, "phase Cooling")
     assert replicas(kube, namespace, "web") >= 6  # no scale-down until window + trail end
-    wait_for(lambda: _phase(kube, namespace, "sale") == "Completed", 20, "phase Completed")
+    wait_for(lambda: eventday_phase(kube, namespace, "sale") == "Completed", 20, "phase Completed")
 
     # Afterwards the SLO is back to its own spec and the extra replicas go, gradually.
-    wait_for(lambda: replicas(kube, namespace, "web") < 6, 60, "scale-down after the event")
+    # The scale-down can land before the status patch of the same evaluation: wait for both.
+    wait_for(
+        lambda: (
+            replicas(kube, namespace, "web") < 6
+            and get_slo(kube, namespace, "web")["status"]["mode"] == "enforce"
+        ),
+        60,
+        "scale-down after the event",
+    )
     status = get_slo(kube, namespace, "web")["status"]
-    assert status["mode"] == "enforce"
     assert "eventBaseline" not in status
     reasons = {e.reason for e in events_for(kube, namespace, "sale")}
     assert {"PhaseWarming", "PhaseActive", "PhaseCooling", "PhaseCompleted"} <= reasons
@@ -156,7 +156,7 @@ def test_actions_happen_once_survive_a_restart_and_are_restored_unless_changed(
         "v1alpha1",
         namespace,
         "eventdays",
-        _eventday(
+        eventday_body(
             "sale",
             start,
             end,
@@ -199,7 +199,7 @@ def test_actions_happen_once_survive_a_restart_and_are_restored_unless_changed(
         _content_type="application/merge-patch+json",
     )
 
-    wait_for(lambda: _phase(kube, namespace, "sale") == "Completed", 60, "phase Completed")
+    wait_for(lambda: eventday_phase(kube, namespace, "sale") == "Completed", 60, "phase Completed")
     wait_for(
         lambda: _intervals(kube, namespace, "web") == ["30s", None], 20, "the original intervals"
     )
@@ -258,7 +258,7 @@ def test_manual_start_warms_the_cache_once_and_manual_stop_ends_it(
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         later = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=30)
-        body = _eventday(
+        body = eventday_body(
             "sale",
             later,
             later + dt.timedelta(hours=2),
@@ -278,7 +278,7 @@ def test_manual_start_warms_the_cache_once_and_manual_stop_ends_it(
         client.CustomObjectsApi(kube).create_namespaced_custom_object(
             "crestline.dev", "v1alpha1", namespace, "eventdays", body
         )
-        wait_for(lambda: _phase(kube, namespace, "sale") == "Scheduled", 15, "Scheduled")
+        wait_for(lambda: eventday_phase(kube, namespace, "sale") == "Scheduled", 15, "Scheduled")
         assert _Counter.calls == 0
 
         # On-call: start event mode now, for 10 minutes.
@@ -291,7 +291,7 @@ def test_manual_start_warms_the_cache_once_and_manual_stop_ends_it(
                 f"{now + dt.timedelta(minutes=10):%Y-%m-%dT%H:%M:%SZ}"
             },
         )
-        wait_for(lambda: _phase(kube, namespace, "sale") == "Active", 15, "manual start")
+        wait_for(lambda: eventday_phase(kube, namespace, "sale") == "Active", 15, "manual start")
         with stack.redis.client() as r:
             wait_for(lambda: int(r.ttl(f"{namespace}:product:7")) > 60, 15, "TTL extension")
             assert all(int(r.ttl(f"{namespace}:product:{i}")) > 3000 for i in range(300))
@@ -314,7 +314,7 @@ def test_manual_start_warms_the_cache_once_and_manual_stop_ends_it(
             namespace,
             {"crestline.dev/stopped-at": f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"},
         )
-        wait_for(lambda: _phase(kube, namespace, "sale") == "Scheduled", 15, "manual stop")
+        wait_for(lambda: eventday_phase(kube, namespace, "sale") == "Scheduled", 15, "manual stop")
         time.sleep(3)
         assert _Counter.calls == 1
         assert len(client.BatchV1Api(kube).list_namespaced_job(namespace).items) == 1

@@ -45,10 +45,6 @@ def plugin(stack: Stack, namespace: str, *args: str) -> subprocess.CompletedProc
     )
 
 
-def _phase(kube: client.ApiClient, namespace: str) -> str | None:
-    return eventday_phase(kube, namespace, "sale")
-
-
 def test_status_explain_pause_resume_hold(
     stack: Stack,
     kube: client.ApiClient,
@@ -93,8 +89,16 @@ def test_status_explain_pause_resume_hold(
 
     held = plugin(stack, namespace, "hold", "web", "--replicas", "8", "--for", "2h")
     assert held.returncode == 0, held.stderr
-    wait_for(lambda: replicas(kube, namespace, "web") == 8, 30, "the hold at 8")
-    assert get_slo(kube, namespace, "web")["status"]["mode"].startswith("Hold 8 until")
+    # The Deployment is scaled before the status patch lands, and the SLO law may pass
+    # through 8 on its own, so wait for both: the mode and the replicas it enforces.
+    wait_for(
+        lambda: (
+            get_slo(kube, namespace, "web")["status"]["mode"].startswith("Hold 8 until")
+            and replicas(kube, namespace, "web") == 8
+        ),
+        30,
+        "the hold at 8",
+    )
 
 
 def test_event_start_and_stop(
@@ -114,14 +118,20 @@ def test_event_start_and_stop(
         namespace,
         eventday_body("sale", later, later + dt.timedelta(hours=2), capacity={"minReplicas": 5}),
     )
-    wait_for(lambda: _phase(kube, namespace) == "Scheduled", 15, "Scheduled")
+    wait_for(lambda: eventday_phase(kube, namespace, "sale") == "Scheduled", 15, "Scheduled")
     started = plugin(stack, namespace, "event", "start", "sale", "--for", "30m")
     assert started.returncode == 0, started.stderr
-    wait_for(lambda: _phase(kube, namespace) == "Active", 15, "Active after event start")
+    wait_for(
+        lambda: eventday_phase(kube, namespace, "sale") == "Active", 15, "Active after event start"
+    )
     wait_for(lambda: replicas(kube, namespace, "web") >= 5, 30, "the event floor")
     stopped = plugin(stack, namespace, "event", "stop", "sale")
     assert stopped.returncode == 0, stopped.stderr
-    wait_for(lambda: _phase(kube, namespace) == "Scheduled", 15, "Scheduled after event stop")
+    wait_for(
+        lambda: eventday_phase(kube, namespace, "sale") == "Scheduled",
+        15,
+        "Scheduled after event stop",
+    )
 
 
 @pytest.mark.parametrize(
