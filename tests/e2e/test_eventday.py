@@ -60,9 +60,18 @@ def test_eventday_prescales_before_the_window_and_restores_after(
     assert replicas(kube, namespace, "web") == 2
 
     # Warm-up begins at start - leadTime: replicas reach the floor before the window opens.
-    wait_for(lambda: replicas(kube, namespace, "web") >= 6, 30, "pre-scaling to 6")
+    # The SLO scales before its status patch lands, and the EventDay's own handler writes
+    # its phase independently: wait for all three to agree.
+    wait_for(
+        lambda: (
+            replicas(kube, namespace, "web") >= 6
+            and eventday_phase(kube, namespace, "sale") == "Warming"
+            and get_slo(kube, namespace, "web")["status"]["mode"].startswith("EventDay sale")
+        ),
+        30,
+        "pre-scaling to 6",
+    )
     assert dt.datetime.now(dt.UTC) < start, "pre-scaling came after the window opened"
-    assert eventday_phase(kube, namespace, "sale") == "Warming"
     status = get_slo(kube, namespace, "web")["status"]
     assert status["mode"].startswith("EventDay sale")
     assert status["activeEvents"] == ["sale"]
