@@ -91,7 +91,7 @@ class PrometheusSource:
             result = self._client.custom_query(promql)
         except PrometheusApiClientException as exc:
             failure = _classify(str(exc))
-            raise QueryError(failure, _message(str(exc))) from exc
+            raise QueryError(failure, _message(str(exc), self.url)) from exc
         except (requests.RequestException, OSError) as exc:
             failure = QueryFailure.UNAVAILABLE
             raise QueryError(failure, f"Prometheus at {self.url} unreachable: {exc}") from exc
@@ -107,8 +107,15 @@ def _classify(text: str) -> QueryFailure:
     return QueryFailure.UNAVAILABLE
 
 
-def _message(text: str) -> str:
-    """Prometheus' own error text, e.g. 'parse error: unexpected ...'."""
+def _message(text: str, url: str) -> str:
+    """Prometheus' own error text, e.g. 'parse error: unexpected ...'; or, when it refused
+    us, which setting to look at (its body is just 'Unauthorized')."""
+    for code in ("401", "403"):
+        if f"HTTP Status Code {code}" in text:
+            return (
+                f"Prometheus at {url} refused the request (HTTP {code}): "
+                "check spec.prometheus.auth and the Secret it names"
+            )
     start = text.find("{")
     end = text.rfind("}")
     if start >= 0 and end > start:

@@ -3,6 +3,8 @@
 Prometheus runs with ``--web.enable-lifecycle`` so tests can change what it scrapes
 (:meth:`Prometheus.set_scrape_configs`) and reload it without a restart. Its global
 scrape interval defaults to 1 s so a test sees a metric change within a second or two.
+With ``tls`` and/or ``basic_auth`` it serves through Prometheus' own ``--web.config.file``
+(as a secured production Prometheus does), so clients must present what a real one asks.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import redis
 import requests
 import yaml
 
+from crestline.stack.pki import ServingPKI
 from crestline.stack.ports import free_port
 from crestline.stack.process import ManagedProcess
 
@@ -30,11 +33,45 @@ class Prometheus:
     alertmanager_url: str | None = None
     port: int = 0
     scrape_configs: list[dict[str, Any]] = field(default_factory=list)
+    tls: ServingPKI | None = None
+    basic_auth: tuple[str, str] | None = None  # (user, plain password); hashed on disk
     process: ManagedProcess | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def _http(self) -> requests.Session:
+        """A client that gets past this server's own TLS and basic auth."""
+        session = requests.Session()
+        # Loopback only: no proxies, and REQUESTS_CA_BUNDLE must not override our CA
+        # (requests lets the environment win over ``session.verify``).
+        session.trust_env = False
+        if self.tls:
+            session.verify = str(self.tls.ca.cert)
+        if self.basic_auth:
+            session.auth = self.basic_auth
+        return session
+
+    def _web_config_args(self) -> list[str]:
+        if not (self.tls or self.basic_auth):
+            return []
+        import bcrypt  # test-only dependency; only a secured server needs it
+
+        web: dict[str, Any] = {}
+        if self.tls:
+            web["tls_server_config"] = {
+                "cert_file": str(self.tls.serving.cert),
+                "key_file": str(self.tls.serving.key),
+            }
+        if self.basic_auth:
+            user, password = self.basic_auth
+            # Cost 4, bcrypt's minimum: every request is checked, and this is a test.
+            hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+            web["basic_auth_users"] = {user: hashed}
+        path = self.workdir / "web.yml"
+        path.write_text(yaml.safe_dump(web, sort_keys=False))
+        return [f"--web.config.file={path}"]
 
     @property
     def config_path(self) -> Path:
@@ -65,12 +102,14 @@ class Prometheus:
                 "--web.enable-lifecycle",
                 "--web.enable-admin-api",
                 "--log.level=warn",
+                *self._web_config_args(),
             ],
             self.workdir / "prometheus.log",
         )
         self.process.start()
+        http = self._http()
         self.process.wait_ready(
-            lambda: requests.get(f"{self.url}/-/ready", timeout=2).status_code == 200, timeout
+            lambda: http.get(f"{self.url}/-/ready", timeout=2).status_code == 200, timeout
         )
 
     def stop(self) -> None:
@@ -82,7 +121,7 @@ class Prometheus:
         """Replace every scrape job and reload Prometheus (config errors raise here)."""
         self.scrape_configs = list(configs)
         self._write_config()
-        resp = requests.post(f"{self.url}/-/reload", timeout=10)
+        resp = self._http().post(f"{self.url}/-/reload", timeout=10)
         if resp.status_code != 200:
             raise RuntimeError(f"Prometheus rejected its new config: {resp.text.strip()}")
 
@@ -102,7 +141,7 @@ class Prometheus:
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """Run an instant query and return the raw result vector."""
-        resp = requests.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=10)
+        resp = self._http().get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=10)
         body = resp.json()
         if body.get("status") != "success":
             raise RuntimeError(f"query {promql!r} failed: {body.get('error')}")

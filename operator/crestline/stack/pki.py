@@ -123,6 +123,32 @@ def _write(directory: Path, stem: str, cert: x509.Certificate, key: rsa.RSAPriva
     return files
 
 
+def _loopback_sans() -> list[x509.GeneralName]:
+    return [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+
+
+@dataclass(frozen=True)
+class ServingPKI:
+    """A CA of its own and one loopback serving certificate it signed."""
+
+    ca: CertFiles
+    serving: CertFiles
+
+
+def make_serving_pki(directory: Path, cn: str) -> ServingPKI:
+    """A separate CA and a 127.0.0.1/localhost serving certificate, e.g. for a
+    Prometheus behind TLS: clients must be given this CA, not the cluster's."""
+    directory.mkdir(parents=True, exist_ok=True)
+    issuer = _Issuer()
+    ca = _write(directory, "ca", issuer.cert, issuer.key)
+    serving = _write(
+        directory,
+        "serving",
+        *issuer.issue(_name(cn), ExtendedKeyUsageOID.SERVER_AUTH, _loopback_sans()),
+    )
+    return ServingPKI(ca=ca, serving=serving)
+
+
 def make_cluster_pki(directory: Path, service_ip: str = "10.0.0.1") -> ClusterPKI:
     """Create the CA, serving and admin certificates and the service-account key pair."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -130,11 +156,10 @@ def make_cluster_pki(directory: Path, service_ip: str = "10.0.0.1") -> ClusterPK
     ca = _write(directory, "ca", issuer.cert, issuer.key)
 
     sans: list[x509.GeneralName] = [
-        x509.DNSName("localhost"),
+        *_loopback_sans(),
         x509.DNSName("kubernetes"),
         x509.DNSName("kubernetes.default"),
         x509.DNSName("kubernetes.default.svc"),
-        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         x509.IPAddress(ipaddress.ip_address(service_ip)),
     ]
     serving = _write(

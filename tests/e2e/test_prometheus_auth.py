@@ -1,0 +1,118 @@
+"""A secured Prometheus: TLS with its own CA and basic auth, credentials from a Secret.
+
+This is the production shape most SLOs will meet (a Prometheus behind its web config,
+not an open port), so it runs against a real second Prometheus started with
+``--web.config.file``, scraping the same simulated workload as the stack's one.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from crestline.stack import Stack
+from crestline.stack.binaries import debian_binary
+from crestline.stack.monitoring import Prometheus
+from crestline.stack.pki import make_serving_pki
+from tests.e2e.conftest import (
+    OperatorProcess,
+    Workload,
+    create_slo,
+    events_for,
+    replicas,
+    slo_body,
+    wait_condition,
+    wait_for,
+)
+
+USER, PASSWORD = "crestline", "s3cret-for-the-test"
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Iterator[Prometheus]:
+    prom = Prometheus(
+        debian_binary("prometheus"),
+        tmp_path / "prometheus",
+        tls=make_serving_pki(tmp_path / "pki", "prometheus"),
+        basic_auth=(USER, PASSWORD),
+    )
+    prom.start()
+    yield prom
+    prom.stop()
+
+
+def _secret_data(password: str, ca: bytes) -> dict[str, str]:
+    raw = {"username": USER.encode(), "password": password.encode(), "ca.crt": ca}
+    return {k: base64.b64encode(v).decode() for k, v in raw.items()}
+
+
+def test_credentials_and_ca_from_a_secret_and_rotation_without_restart(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+    secured: Prometheus,
+) -> None:
+    w = workload(replicas=2, rps=100)  # breaching from the start
+    secured.add_target(w.job, f"127.0.0.1:{w.sim.port}")
+    assert secured.tls is not None
+    ca = secured.tls.ca.cert.read_bytes()
+    core = client.CoreV1Api(kube)
+    core.create_namespaced_secret(
+        namespace,
+        {"metadata": {"name": "prom"}, "data": _secret_data("not-the-password", ca)},
+    )
+    ref = {"name": "prom"}
+    prometheus = {
+        "url": secured.url,
+        "auth": {"username": {**ref, "key": "username"}, "password": {**ref, "key": "password"}},
+        "ca": {**ref, "key": "ca.crt"},
+    }
+    create_slo(kube, namespace, slo_body("web", "web", namespace, prometheus=prometheus))
+
+    # A wrong password is a condition that says so, and no data means no scaling.
+    c = wait_condition(kube, namespace, "web", "MetricsAvailable", "False")
+    assert "(HTTP 401): check spec.prometheus.auth" in c["message"], c
+    assert replicas(kube, namespace, "web") == 2
+    assert operator.alive()
+
+    # Rotating the Secret heals it on the next evaluation: no restart, no re-apply.
+    core.patch_namespaced_secret("prom", namespace, {"data": _secret_data(PASSWORD, ca)})
+    wait_condition(kube, namespace, "web", "MetricsAvailable", "True")
+
+    # And the numbers read through TLS + auth drive scaling like any other.
+    wait_for(lambda: replicas(kube, namespace, "web") > 2, 40, "a scale-up via it")
+    wait_for(
+        lambda: "ScaledUp" in {e.reason for e in events_for(kube, namespace, "web")},
+        10,
+        "a ScaledUp event",
+    )
+
+
+def test_a_missing_secret_key_is_reported_not_a_crash(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+    secured: Prometheus,
+) -> None:
+    w = workload(replicas=2, rps=100)
+    secured.add_target(w.job, f"127.0.0.1:{w.sim.port}")
+    prometheus = {
+        "url": secured.url,
+        "auth": {
+            "username": {"name": "absent", "key": "username"},
+            "password": {"name": "absent", "key": "password"},
+        },
+    }
+    create_slo(kube, namespace, slo_body("web", "web", namespace, prometheus=prometheus))
+    c = wait_condition(kube, namespace, "web", "MetricsAvailable", "False")
+    assert "cannot read auth Secret" in c["message"], c
+    assert operator.alive()
+    assert replicas(kube, namespace, "web") == 2
