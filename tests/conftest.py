@@ -39,15 +39,22 @@ def crds(stack: Stack) -> None:
     kubectl(stack, "apply", "--server-side", "-f", str(root / "crds"))
     for crd in ALL_CRDS:
         wait_established(stack, f"{crd.plural}.crestline.dev")
-    # Prometheus Operator's ServiceMonitor/PodMonitor/PrometheusRule, from its Go module.
-    monitoring = subprocess.run(
-        ["bash", str(root / "controlplane" / "monitoring-crds.sh")],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    for kind in ("servicemonitors", "podmonitors", "prometheusrules"):
-        kubectl(
-            stack, "apply", "--server-side", "-f", f"{monitoring}/monitoring.coreos.com_{kind}.yaml"
-        )
-        wait_established(stack, f"{kind}.monitoring.coreos.com")
+    # Prometheus Operator's ServiceMonitor/PodMonitor/PrometheusRule and KEDA's
+    # ScaledObject, from their Go modules.
+    third_party = {
+        "monitoring": (
+            "monitoring.coreos.com",
+            ["servicemonitors", "podmonitors", "prometheusrules"],
+        ),
+        "keda": ("keda.sh", ["scaledobjects"]),
+    }
+    for project, (group, plurals) in third_party.items():
+        directory = subprocess.run(
+            ["bash", str(root / "controlplane" / "third-party-crds.sh"), project],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        for plural in plurals:
+            kubectl(stack, "apply", "--server-side", "-f", f"{directory}/{group}_{plural}.yaml")
+            wait_established(stack, f"{plural}.{group}")

@@ -163,6 +163,60 @@ def test_hpa_on_the_same_target_is_a_conflict_and_stops_writes(
     assert "HorizontalPodAutoscaler" in {e.reason for e in events_for(kube, namespace, "web")}
 
 
+def test_keda_scaledobject_is_a_conflict_until_it_goes(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+) -> None:
+    """KEDA's own CRD (from its Go module): teams migrating from KEDA meet this first."""
+    workload(replicas=2, rps=100)  # breaching from the start
+    custom = client.CustomObjectsApi(kube)
+    custom.create_namespaced_custom_object(
+        "keda.sh",
+        "v1alpha1",
+        namespace,
+        "scaledobjects",
+        {
+            "apiVersion": "keda.sh/v1alpha1",
+            "kind": "ScaledObject",
+            "metadata": {"name": "web-keda"},
+            "spec": {
+                "scaleTargetRef": {"name": "web"},  # kind defaults to Deployment
+                "triggers": [
+                    {
+                        "type": "prometheus",
+                        "metadata": {
+                            "serverAddress": "http://prometheus.monitoring:9090",
+                            "query": "sum(rate(http_requests_total[1m]))",
+                            "threshold": "50",
+                        },
+                    }
+                ],
+            },
+        },
+    )
+    create_slo(kube, namespace, slo_body("web", "web", namespace))
+
+    c = wait_condition(kube, namespace, "web", "Conflict", "True")
+    assert c["reason"] == "ScaledObject"
+    assert "web-keda" in c["message"]
+    wait_for(
+        lambda: get_slo(kube, namespace, "web")["status"].get("desiredReplicas", 0) > 2,
+        30,
+        "a recommendation above 2 while in conflict",
+    )
+    assert replicas(kube, namespace, "web") == 2
+
+    # Once KEDA lets go, crestline takes over on its own.
+    custom.delete_namespaced_custom_object(
+        "keda.sh", "v1alpha1", namespace, "scaledobjects", "web-keda"
+    )
+    wait_condition(kube, namespace, "web", "Conflict", "False")
+    wait_for(lambda: replicas(kube, namespace, "web") > 2, 30, "scaling after the conflict")
+
+
 def test_promql_syntax_error_is_a_condition_and_an_event_not_a_crash(
     stack: Stack,
     kube: client.ApiClient,
