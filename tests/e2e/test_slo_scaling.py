@@ -18,7 +18,7 @@ import requests
 from kubernetes import client
 
 from crestline.stack import Stack
-from crestline.stack.scenario import p95_query
+from crestline.stack.scenario import deployment_manifest, p95_query
 from tests.e2e.conftest import (
     OperatorProcess,
     Workload,
@@ -215,6 +215,71 @@ def test_keda_scaledobject_is_a_conflict_until_it_goes(
     )
     wait_condition(kube, namespace, "web", "Conflict", "False")
     wait_for(lambda: replicas(kube, namespace, "web") > 2, 30, "scaling after the conflict")
+
+
+def test_gitops_applier_owning_replicas_is_a_conflict_until_git_drops_the_field(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+) -> None:
+    """An Argo CD-style server-side apply that includes spec.replicas owns that field."""
+    workload(replicas=2, rps=100)  # breaching from the start
+    apps = client.AppsV1Api(kube)
+
+    def gitops_apply(replicas: int | None) -> None:
+        apps.patch_namespaced_deployment(
+            "web",
+            namespace,
+            deployment_manifest("web", replicas),
+            field_manager="argocd-controller",
+            force=True,
+            _content_type="application/apply-patch+yaml",
+        )
+
+    gitops_apply(2)
+    create_slo(kube, namespace, slo_body("web", "web", namespace))
+    c = wait_condition(kube, namespace, "web", "Conflict", "True")
+    assert c["reason"] == "FieldManager"
+    assert "argocd-controller" in c["message"]
+    wait_for(
+        lambda: get_slo(kube, namespace, "web")["status"].get("desiredReplicas", 0) > 2,
+        30,
+        "a recommendation above 2 while in conflict",
+    )
+    assert replicas(kube, namespace, "web") == 2
+
+    # The README's handover: crestline takes the field with a replicas-only apply, then
+    # git drops it. No reset to 1 in between, and crestline, now the only owner, scales.
+    apps.patch_namespaced_deployment(
+        "web",
+        namespace,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {"replicas": 2},
+        },
+        field_manager="crestline",
+        force=True,
+        _content_type="application/apply-patch+yaml",
+    )
+    gitops_apply(None)
+    seen = [replicas(kube, namespace, "web")]
+    deadline = time.monotonic() + 30
+    while seen[-1] <= 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        seen.append(replicas(kube, namespace, "web"))
+    assert min(seen) == 2, f"replicas dipped during the handover: {seen}"
+    assert seen[-1] > 2, "no scaling once git let go"
+    wait_condition(kube, namespace, "web", "Conflict", "False")
+    managers = {
+        m.manager
+        for m in apps.read_namespaced_deployment("web", namespace).metadata.managed_fields
+        if "f:replicas" in (m.fields_v1 or {}).get("f:spec", {})
+    }
+    assert "argocd-controller" not in managers
 
 
 def test_promql_syntax_error_is_a_condition_and_an_event_not_a_crash(

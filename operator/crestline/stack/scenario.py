@@ -115,22 +115,24 @@ def install_crds(kube: client.ApiClient, timeout: float = 30.0) -> None:
         wait_for(established, timeout, f"CRD {crd.plural} established")
 
 
-def create_deployment(kube: client.ApiClient, namespace: str, name: str, replicas: int) -> None:
-    """A Deployment whose pods never run (no kubelet): only its scale matters here."""
+def deployment_manifest(name: str, replicas: int | None) -> dict[str, Any]:
+    """A Deployment whose pods never run (no kubelet): only its scale matters here.
+    ``replicas=None`` leaves the field out, as a GitOps repo for a scaled workload should."""
     labels = {"app": name}
-    body: Any = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "app", "image": "example.invalid/a"}]},
-            },
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": labels},
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": {"containers": [{"name": "app", "image": "example.invalid/a"}]},
         },
     }
+    if replicas is not None:
+        spec["replicas"] = replicas
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": spec}
+
+
+def create_deployment(kube: client.ApiClient, namespace: str, name: str, replicas: int) -> None:
+    body: Any = deployment_manifest(name, replicas)  # the client's stubs want V1Deployment
     client.AppsV1Api(kube).create_namespaced_deployment(namespace, body)
 
 
