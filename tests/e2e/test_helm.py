@@ -3,8 +3,9 @@
 helm is built from the Go module proxy (controlplane/helm.sh). The permission test runs
 the operator with a token of the chart's ServiceAccount - not admin - through a scale
 scenario and an EventDay with every kind of action, and requires that no request was
-refused; the granted rules are compared with what the code declares it uses
-(crestline.rbac.RULES), so the chart grants no more than that.
+refused (the rules suffice) and, from the API server's audit log, that every granted rule
+was used (none is spare). The chart's rules are also compared with what the code declares
+it uses (crestline.rbac.RULES).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import yaml
 from kubernetes import client
 
 from crestline.manifests import KUBE_VERSION, helm_binary
-from crestline.rbac import CLUSTER_ONLY, RULES, granted
+from crestline.rbac import CLUSTER_ONLY, RULES, granted, used_in_audit_log
 from crestline.stack import Stack
 from crestline.stack.binaries import repo_root
+from crestline.stack.controlplane import AUDITED_NAMESPACE
 from crestline.stack.scenario import (
     OperatorProcess,
     create_eventday,
@@ -218,21 +220,53 @@ def test_operator_runs_on_the_charts_serviceaccount(
         slo["metadata"]["labels"] = {"tier": "shop"}
         create_slo(kube, namespace, slo)
         wait_for(lambda: replicas(kube, namespace, "web") > 2, 40, "a scale-up as the SA")
-        client.CustomObjectsApi(kube).create_namespaced_custom_object(
-            "monitoring.coreos.com",
-            "v1",
-            namespace,
-            "servicemonitors",
-            {
-                "apiVersion": "monitoring.coreos.com/v1",
-                "kind": "ServiceMonitor",
-                "metadata": {"name": "web"},
-                "spec": {
-                    "selector": {"matchLabels": {"app": "web"}},
-                    "endpoints": [{"port": "http", "interval": "30s"}],
-                },
-            },
+        # A StatefulSet target, with Prometheus credentials from a Secret (the stack's
+        # Prometheus is open and ignores them; reading the Secret is what counts here).
+        _statefulset(kube, namespace, "db", 2)
+        client.CoreV1Api(kube).create_namespaced_secret(
+            namespace, {"metadata": {"name": "prom"}, "stringData": {"token": "t0ken"}}
         )
+        create_slo(
+            kube,
+            namespace,
+            slo_body(
+                "db",
+                "db",
+                namespace,
+                targetRef={"kind": "StatefulSet", "name": "db"},
+                objectives=[{"name": "queue", "query": "vector(4)", "target": 1}],
+                prometheus={"auth": {"bearerToken": {"name": "prom", "key": "token"}}},
+            ),
+        )
+        apps = client.AppsV1Api(kube)
+        wait_for(
+            lambda: (
+                (apps.read_namespaced_stateful_set_scale("db", namespace).spec.replicas or 0) > 2
+            ),
+            40,
+            "a StatefulSet scale-up as the SA",
+        )
+        for kind, plural, name in (
+            ("ServiceMonitor", "servicemonitors", "web"),
+            ("PodMonitor", "podmonitors", "db"),
+        ):
+            client.CustomObjectsApi(kube).create_namespaced_custom_object(
+                "monitoring.coreos.com",
+                "v1",
+                namespace,
+                plural,
+                {
+                    "apiVersion": "monitoring.coreos.com/v1",
+                    "kind": kind,
+                    "metadata": {"name": name},
+                    "spec": {
+                        "selector": {"matchLabels": {"app": name}},
+                        ("endpoints" if kind == "ServiceMonitor" else "podMetricsEndpoints"): [
+                            {"port": "http", "interval": "30s"}
+                        ],
+                    },
+                },
+            )
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         job = {
             "template": {
@@ -249,7 +283,10 @@ def test_operator_runs_on_the_charts_serviceaccount(
                 "sale",
                 now,
                 now + dt.timedelta(seconds=20),
-                monitoring={"interval": "5s", "monitors": [{"name": "web"}]},
+                monitoring={
+                    "interval": "5s",
+                    "monitors": [{"name": "web"}, {"kind": "PodMonitor", "name": "db"}],
+                },
                 alerts={},
                 cache={"jobTemplate": job},
             ),
@@ -260,8 +297,14 @@ def test_operator_runs_on_the_charts_serviceaccount(
                 "crestline.dev", "v1alpha1", namespace, "eventdays", "sale"
             )
             states = {r["key"]: r["state"] for r in obj.get("status", {}).get("actions", [])}
-            return states.get("monitor/ServiceMonitor/web") == "applied" and (
-                states.get("cache/job") == "done" and states.get("silence") == "applied"
+            return all(
+                states.get(key) == state
+                for key, state in (
+                    ("monitor/ServiceMonitor/web", "applied"),
+                    ("monitor/PodMonitor/db", "applied"),
+                    ("cache/job", "done"),
+                    ("silence", "applied"),
+                )
             )
 
         wait_for(actions_done, 30, "every EventDay action, as the SA")
@@ -269,9 +312,40 @@ def test_operator_runs_on_the_charts_serviceaccount(
         text = log.read_text()
         assert "403" not in text, sa_operator.tail()
         assert "Forbidden" not in text, sa_operator.tail()
+        # Nothing was refused, so the rules suffice; and every one of them was used, so
+        # none is spare. The API server's audit log says what the SA really asked for.
+        used = used_in_audit_log(
+            stack.control_plane.audit_log.read_text().splitlines(),
+            f"system:serviceaccount:{AUDITED_NAMESPACE}:crestline",
+        )
+        assert used <= set(RULES), f"undeclared: {sorted(used - set(RULES))}"
+        # An apply that creates its object is authorized as 'create' inside the 'patch'
+        # request; the audit log records only the patch. The ConfigMap exists, so it ran.
+        implied = {("", "configmaps", "create")}
+        client.CoreV1Api(kube).read_namespaced_config_map("web-pools", namespace)
+        assert set(RULES) - used == implied, f"granted, never used: {set(RULES) - used}"
     finally:
         sa_operator.stop()
         operator.restart()
+
+
+def _statefulset(kube: client.ApiClient, namespace: str, name: str, replicas: int) -> None:
+    labels = {"app": name}
+    body: Any = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "db", "image": "example.invalid/db"}]},
+            },
+        },
+    }
+    client.AppsV1Api(kube).create_namespaced_stateful_set(namespace, body)
 
 
 def test_plain_manifests_match_the_chart(helm: str) -> None:

@@ -37,7 +37,7 @@ per watched namespace; "clusterRules" (kopf's CRD discovery) are always cluster-
 {{- define "crestline.rules" -}}
 - apiGroups: ["crestline.dev"]
   resources: ["performanceslos", "eventdays"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["crestline.dev"]
   resources: ["performanceslos/status", "eventdays/status"]
   verbs: ["patch"]

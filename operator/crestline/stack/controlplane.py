@@ -23,6 +23,19 @@ from crestline.stack.process import ManagedProcess
 
 SERVICE_CIDR = "10.0.0.0/24"
 SERVICE_IP = "10.0.0.1"
+# Requests by service accounts of this namespace (where tests and the demo install the
+# chart) go to the audit log: that is how a test sees which permissions the operator
+# really uses. Everyone else is not audited, to keep the log small.
+AUDITED_NAMESPACE = "crestline-system"
+_AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [
+        {"level": "Metadata", "userGroups": [f"system:serviceaccounts:{AUDITED_NAMESPACE}"]},
+        {"level": "None"},
+    ],
+}
 
 
 def write_kubeconfig(
@@ -70,6 +83,11 @@ class ControlPlane:
     @property
     def api_url(self) -> str:
         return f"https://127.0.0.1:{self.api_port}"
+
+    @property
+    def audit_log(self) -> Path:
+        """JSON lines, one per request of a service account in AUDITED_NAMESPACE."""
+        return self.workdir / "logs" / "audit.log"
 
     def start(self, timeout: float = 120.0) -> None:
         """Start the three processes in dependency order, each awaited until ready."""
@@ -121,6 +139,8 @@ class ControlPlane:
         assert self.pki is not None
         pki = self.pki
         self.api_port = free_port()
+        policy = self.workdir / "audit-policy.yaml"
+        policy.write_text(yaml.safe_dump(_AUDIT_POLICY, sort_keys=False))
         proc = self._spawn(
             "kube-apiserver",
             [
@@ -140,6 +160,9 @@ class ControlPlane:
                 f"--service-account-signing-key-file={pki.sa_key}",
                 "--allow-privileged=true",
                 "--endpoint-reconciler-type=none",
+                f"--audit-policy-file={policy}",
+                f"--audit-log-path={self.audit_log}",
+                "--audit-log-format=json",
                 "--v=1",
             ],
         )
