@@ -125,6 +125,21 @@ def test_dry_run_reports_but_changes_nothing(
     assert replicas(kube, namespace, "web") == 2
 
 
+def _stands_back(kube: client.ApiClient, namespace: str, reason: str, owner: str) -> None:
+    """Create the SLO on a breaching ``web`` another controller owns: Conflict=True naming
+    ``owner``, a recommendation in the status, and no write."""
+    create_slo(kube, namespace, slo_body("web", "web", namespace))
+    c = wait_condition(kube, namespace, "web", "Conflict", "True")
+    assert c["reason"] == reason
+    assert owner in c["message"]
+    wait_for(
+        lambda: get_slo(kube, namespace, "web")["status"].get("desiredReplicas", 0) > 2,
+        30,
+        "a recommendation above 2 while in conflict",
+    )
+    assert replicas(kube, namespace, "web") == 2
+
+
 def test_hpa_on_the_same_target_is_a_conflict_and_stops_writes(
     stack: Stack,
     kube: client.ApiClient,
@@ -146,20 +161,7 @@ def test_hpa_on_the_same_target_is_a_conflict_and_stops_writes(
             },
         },
     )
-    create_slo(kube, namespace, slo_body("web", "web", namespace))
-
-    c = wait_condition(kube, namespace, "web", "Conflict", "True")
-    assert c["reason"] == "HorizontalPodAutoscaler"
-    assert "web-hpa" in c["message"]
-    time.sleep(4)
-    # It still says what it would do, once the breach shows in Prometheus ...
-    wait_for(
-        lambda: get_slo(kube, namespace, "web")["status"].get("desiredReplicas", 0) > 2,
-        30,
-        "a recommendation above 2 while in conflict",
-    )
-    # ... but writes nothing.
-    assert replicas(kube, namespace, "web") == 2
+    _stands_back(kube, namespace, "HorizontalPodAutoscaler", "web-hpa")
     assert "HorizontalPodAutoscaler" in {e.reason for e in events_for(kube, namespace, "web")}
 
 
@@ -197,17 +199,7 @@ def test_keda_scaledobject_is_a_conflict_until_it_goes(
             },
         },
     )
-    create_slo(kube, namespace, slo_body("web", "web", namespace))
-
-    c = wait_condition(kube, namespace, "web", "Conflict", "True")
-    assert c["reason"] == "ScaledObject"
-    assert "web-keda" in c["message"]
-    wait_for(
-        lambda: get_slo(kube, namespace, "web")["status"].get("desiredReplicas", 0) > 2,
-        30,
-        "a recommendation above 2 while in conflict",
-    )
-    assert replicas(kube, namespace, "web") == 2
+    _stands_back(kube, namespace, "ScaledObject", "web-keda")
 
     # Once KEDA lets go, crestline takes over on its own.
     custom.delete_namespaced_custom_object(
@@ -239,16 +231,7 @@ def test_gitops_applier_owning_replicas_is_a_conflict_until_git_drops_the_field(
         )
 
     gitops_apply(2)
-    create_slo(kube, namespace, slo_body("web", "web", namespace))
-    c = wait_condition(kube, namespace, "web", "Conflict", "True")
-    assert c["reason"] == "FieldManager"
-    assert "argocd-controller" in c["message"]
-    wait_for(
-        lambda: get_slo(kube, namespace, "web")["status"].get("desiredReplicas", 0) > 2,
-        30,
-        "a recommendation above 2 while in conflict",
-    )
-    assert replicas(kube, namespace, "web") == 2
+    _stands_back(kube, namespace, "FieldManager", "argocd-controller")
 
     # The README's handover: crestline takes the field with a replicas-only apply, then
     # git drops it. No reset to 1 in between, and crestline, now the only owner, scales.
