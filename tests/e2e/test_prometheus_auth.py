@@ -3,15 +3,22 @@
 This is the production shape most SLOs will meet (a Prometheus behind its web config,
 not an open port), so it runs against a real second Prometheus started with
 ``--web.config.file``, scraping the same simulated workload as the stack's one.
+
+Prometheus itself has no bearer tokens; those are checked by a gateway in front of it
+(kube-rbac-proxy, an OAuth proxy, a Thanos/Mimir gateway). A small reverse proxy here
+plays that gateway, in front of the stack's real Prometheus.
 """
 
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 from kubernetes import client
 
 from crestline.stack import Stack
@@ -43,6 +50,49 @@ def secured(tmp_path: Path) -> Iterator[Prometheus]:
     prom.start()
     yield prom
     prom.stop()
+
+
+TOKEN = "a-bearer-token-for-the-test"
+
+
+@pytest.fixture
+def token_gateway(stack: Stack) -> Iterator[str]:
+    """URL of a gateway that forwards to the stack's Prometheus only with our token."""
+    assert stack.prometheus is not None
+    upstream = stack.prometheus.url
+
+    class Gateway(BaseHTTPRequestHandler):
+        def _forward(self) -> None:
+            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                self.send_response(401)
+                self.end_headers()
+                self.wfile.write(b"Unauthorized")
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            resp = requests.request(
+                self.command,
+                upstream + self.path,
+                data=self.rfile.read(length) if length else None,
+                headers={"Content-Type": self.headers.get("Content-Type", "")},
+                timeout=10,
+            )
+            self.send_response(resp.status_code)
+            self.send_header("Content-Type", resp.headers.get("Content-Type", ""))
+            self.send_header("Content-Length", str(len(resp.content)))
+            self.end_headers()
+            self.wfile.write(resp.content)
+
+        do_GET = do_POST = _forward
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 def _secret_data(password: str, ca: bytes) -> dict[str, str]:
@@ -116,3 +166,27 @@ def test_a_missing_secret_key_is_reported_not_a_crash(
     assert "cannot read auth Secret" in c["message"], c
     assert operator.alive()
     assert replicas(kube, namespace, "web") == 2
+
+
+def test_bearer_token_from_a_secret_and_rotation(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+    token_gateway: str,
+) -> None:
+    workload(replicas=2, rps=100)
+    core = client.CoreV1Api(kube)
+    core.create_namespaced_secret(
+        namespace, {"metadata": {"name": "prom"}, "stringData": {"token": "stale"}}
+    )
+    prometheus = {"url": token_gateway, "auth": {"bearerToken": {"name": "prom", "key": "token"}}}
+    create_slo(kube, namespace, slo_body("web", "web", namespace, prometheus=prometheus))
+    c = wait_condition(kube, namespace, "web", "MetricsAvailable", "False")
+    assert "(HTTP 401)" in c["message"], c
+    assert replicas(kube, namespace, "web") == 2
+
+    core.patch_namespaced_secret("prom", namespace, {"stringData": {"token": TOKEN}})
+    wait_condition(kube, namespace, "web", "MetricsAvailable", "True")
+    wait_for(lambda: replicas(kube, namespace, "web") > 2, 40, "a scale-up via the gateway")
