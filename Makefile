@@ -16,10 +16,10 @@ setup: system-deps $(VENV)/.installed controlplane
 system-deps:
 	@bash scripts/install-system-deps.sh
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml dev/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -U pip
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,demo]'
+	$(BIN)/pip install -q --disable-pip-version-check -e . -e 'dev[test]'
 	@touch $@
 
 controlplane:
@@ -27,9 +27,10 @@ controlplane:
 	@bash controlplane/helm.sh >/dev/null
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check operator tests benchmarks
-	$(BIN)/ruff format --check operator tests benchmarks
+	$(BIN)/ruff check operator dev tests benchmarks
+	$(BIN)/ruff format --check operator dev tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: setup lint
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -52,7 +53,7 @@ crds: $(VENV)/.installed
 
 # Plain manifests for GitOps, rendered from the chart (a test fails when they drift).
 manifests: $(VENV)/.installed
-	$(BIN)/python -m crestline.manifests
+	$(BIN)/python -m crestline_dev.manifests
 
 # Benchmarks: decision quality on a simulated clock, reaction time on the real stack.
 bench: setup

@@ -1,6 +1,6 @@
 """Decision-quality benchmark: replay load traces through crestline's core and baselines.
 
-Every policy runs in the same simulated-clock harness (crestline.sim.replay) against the
+Every policy runs in the same simulated-clock harness (crestline_dev.sim.replay) against the
 same queueing model: replicas serve 40 req/s at full utilization (4 workers x 10 req/s),
 new replicas serve 60 s after they are requested, controllers see 30 s averages and act
 every 15 s. The latency objective is p95 <= 0.5 s (met up to ~81% utilization).
@@ -31,7 +31,7 @@ from typing import Any
 from crestline.api import Objective, ScalingSpec
 from crestline.api.eventday import Overrides
 from crestline.api.slo import ObjectiveKind
-from crestline.sim.controllers import (
+from crestline_dev.sim.controllers import (
     CrestlineController,
     HpaController,
     KedaCronController,
@@ -40,9 +40,9 @@ from crestline.sim.controllers import (
     oracle_replica_hours,
     replicas_needed,
 )
-from crestline.sim.model import ServiceModel
-from crestline.sim.replay import Scorecard, replay
-from crestline.sim.trace import EventDaySpike, LoadTrace, PerMinuteTrace
+from crestline_dev.sim.model import ServiceModel
+from crestline_dev.sim.replay import Scorecard, replay
+from crestline_dev.sim.trace import EventDaySpike, LoadTrace, PerMinuteTrace
 
 ROOT = Path(__file__).resolve().parent
 TRACES = ROOT.parent.parent / "shared" / "traces"

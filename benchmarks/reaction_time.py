@@ -24,8 +24,7 @@ from pathlib import Path
 
 from kubernetes import client, config
 
-from crestline.stack import Stack
-from crestline.stack.scenario import (
+from crestline_dev.scenario import (
     create_slo,
     deploy_workload,
     get_slo,
@@ -36,6 +35,7 @@ from crestline.stack.scenario import (
     start_operator,
     wait_for,
 )
+from crestline_dev.stack import Stack
 
 ROOT = Path(__file__).resolve().parent
 

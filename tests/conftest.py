@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client, config
 
-from crestline.stack import Stack
+from crestline_dev.stack import Stack
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +31,7 @@ def kube(stack: Stack) -> client.ApiClient:
 def crds(stack: Stack) -> None:
     """The generated CRDs, installed and Established in the stack's cluster."""
     from crestline.api.crdgen import ALL_CRDS
-    from crestline.stack.binaries import repo_root
+    from crestline_dev.stack.binaries import repo_root
     from tests.kubectl import kubectl, wait_established
 
     root = repo_root()

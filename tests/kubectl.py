@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from crestline.stack import Stack
+from crestline_dev.stack import Stack
 
 
 def kubectl(

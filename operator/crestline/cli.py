@@ -1,48 +1,18 @@
-"""The ``crestline`` command line.
+"""The ``crestline`` command line: ``run`` (the operator) and ``crds`` (the CRD YAML).
 
-``crestline stack up`` brings up the local stack (a real control plane, Prometheus,
-Alertmanager, Redis), prints where everything listens, and tears it all down on
-Ctrl-C or SIGTERM.
+Development commands (``stack up``, ``demo``) come from the ``crestline_dev`` package
+when it is installed.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import importlib.metadata
 import os
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-
-from crestline.stack.stack import USE_EXISTING_ENV, Stack, StackConfig
-
-
-def _stack_up(args: argparse.Namespace) -> int:
-    config = StackConfig(
-        kubernetes=not args.no_kubernetes,
-        prometheus=not args.no_prometheus,
-        alertmanager=not args.no_alertmanager,
-        redis=not args.no_redis,
-        use_existing_cluster=args.use_existing_cluster or StackConfig().use_existing_cluster,
-    )
-    print("crestline: starting the local stack ...", file=sys.stderr, flush=True)
-    with Stack(config) as stack:
-        width = max((len(k) for k in stack.endpoints()), default=0)
-        for name, where in stack.endpoints().items():
-            print(f"{name:<{width}}  {where}")
-        for var, value in stack.env().items():
-            print(f"export {var}={value}")
-        print(
-            "crestline: stack is up; Ctrl-C stops it and removes its files",
-            file=sys.stderr,
-            flush=True,
-        )
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
-        print("crestline: stopping the stack ...", file=sys.stderr, flush=True)
-    return 0
-
+from typing import Any
 
 CRD_DIRS = ("crds", "helm/crestline/crds")  # the Helm chart ships the same files
 
@@ -95,29 +65,9 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from crestline import demo
-
-    return demo.main(args.seconds, Path(args.out))
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crestline", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-
-    stack = sub.add_parser("stack", help="the local stack of real components")
-    stack_sub = stack.add_subparsers(dest="stack_command", required=True)
-    up = stack_sub.add_parser("up", help="start the stack and keep it up until Ctrl-C")
-    up.add_argument(
-        "--use-existing-cluster",
-        action="store_true",
-        help=f"use the cluster KUBECONFIG points at (also: {USE_EXISTING_ENV}=1)",
-    )
-    up.add_argument("--no-kubernetes", action="store_true", help="no control plane at all")
-    up.add_argument("--no-prometheus", action="store_true", help="do not start Prometheus")
-    up.add_argument("--no-alertmanager", action="store_true", help="do not start Alertmanager")
-    up.add_argument("--no-redis", action="store_true", help="do not start Redis")
-    up.set_defaults(func=_stack_up)
 
     run = sub.add_parser("run", help="run the operator (kopf) against the current kubeconfig")
     run.add_argument("-n", "--namespace", action="append", help="watch this namespace")
@@ -135,11 +85,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true")
     run.set_defaults(func=_run)
 
-    demo = sub.add_parser("demo", help="the local stack running the operator on a sample shop")
-    demo.add_argument("--seconds", type=float, default=180.0, help="traffic to replay")
-    demo.add_argument("--out", default="demo-output", help="where the plot and summary go")
-    demo.set_defaults(func=_demo)
-
     crds = sub.add_parser("crds", help="the CRD YAML generated from the API models")
     crds.add_argument("crds_command", choices=["generate", "check"])
     crds.add_argument(
@@ -148,7 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the CRD files live (default: crds and helm/crestline/crds)",
     )
     crds.set_defaults(func=_crds)
+    _plugins(sub)
     return parser
+
+
+def _plugins(sub: Any) -> None:
+    """Commands that other installed packages add (entry point group ``crestline.commands``).
+
+    The development package (``crestline_dev``: ``stack``, ``demo``) registers here, so
+    the product's command line works without it and never imports it.
+    """
+    for entry in importlib.metadata.entry_points(group="crestline.commands"):
+        entry.load()(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """kopf wiring. No decisions here: read, call the reconciler, write status and Events.
 
 One sync daemon per PerformanceSLO runs the evaluation loop at the resource's own
-interval (:mod:`crestline.ticks`: anchored ticks, missed ticks skipped). The sync
+interval (:mod:`crestline.runtime.ticks`: anchored ticks, missed ticks skipped). The sync
 ``kubernetes`` client must not run on kopf's event loop, so the daemon is a sync
 function, run by kopf in its thread pool (sized in :func:`configure`). A spec change
 wakes the daemon at once instead of waiting for the next tick.
@@ -20,14 +20,14 @@ import kopf
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
-from crestline import metrics
-from crestline.actions import ActionRunner
 from crestline.adapters.kube import KubeTarget
 from crestline.adapters.monitors import Monitors
 from crestline.api.slo import GROUP, VERSION
-from crestline.eventdays import EventDays
-from crestline.reconcile import Event, Reconciler
-from crestline.ticks import next_tick
+from crestline.runtime import metrics
+from crestline.runtime.actions import ActionRunner
+from crestline.runtime.eventdays import EventDays
+from crestline.runtime.reconcile import Event, Reconciler
+from crestline.runtime.ticks import next_tick
 
 PLURAL = "performanceslos"
 EVENTDAYS = "eventdays"
@@ -164,7 +164,7 @@ def _loop(
 ) -> None:
     """Run ``once`` until stopped; it returns the delay to the next run.
 
-    With ``anchored`` (a start time) runs sit on a fixed grid (crestline.ticks), else the
+    With ``anchored`` (a start time) runs sit on a fixed grid (crestline.runtime.ticks), else the
     delay counts from the end of a run. A wake-up (spec change) runs at once.
     """
     tick = anchored if anchored is not None else time.monotonic()

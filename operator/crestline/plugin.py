@@ -17,7 +17,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from crestline.api.slo import GROUP, VERSION
-from crestline.policy.calendar import format_instant, parse_duration
+from crestline.calendar.instants import format_instant, parse_duration
 from crestline.policy.events import MANUAL_WINDOW_ANNOTATION, STOPPED_AT_ANNOTATION
 from crestline.policy.manual import HOLD, PAUSED_UNTIL
 

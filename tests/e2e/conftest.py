@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from crestline.stack import Stack
-from crestline.stack.scenario import (
+from crestline_dev.scenario import (
     OperatorProcess,
     Workload,
     create_slo,
@@ -21,6 +20,7 @@ from crestline.stack.scenario import (
     start_operator,
     wait_for,
 )
+from crestline_dev.stack import Stack
 
 __all__ = [
     "OperatorProcess",

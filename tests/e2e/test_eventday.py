@@ -13,9 +13,9 @@ import pytest
 import requests
 from kubernetes import client
 
-from crestline.stack import Stack
-from crestline.stack.ports import free_port
-from crestline.stack.scenario import eventday_body, eventday_phase
+from crestline_dev.scenario import eventday_body, eventday_phase
+from crestline_dev.stack import Stack
+from crestline_dev.stack.ports import free_port
 from tests.e2e.conftest import (
     OperatorProcess,
     Workload,

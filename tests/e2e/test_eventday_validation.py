@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from crestline.stack import Stack
+from crestline_dev.stack import Stack
 from tests.kubectl import apply, kubectl
 
 pytestmark = pytest.mark.stack

@@ -5,7 +5,7 @@ the operator with a token of the chart's ServiceAccount - not admin - through a 
 scenario and an EventDay with every kind of action, and requires that no request was
 refused (the rules suffice) and, from the API server's audit log, that every granted rule
 was used (none is spare). The chart's rules are also compared with what the code declares
-it uses (crestline.rbac.RULES).
+it uses (crestline.adapters.rbac.RULES).
 """
 
 from __future__ import annotations
@@ -20,17 +20,18 @@ import pytest
 import yaml
 from kubernetes import client
 
-from crestline.manifests import KUBE_VERSION, helm_binary
-from crestline.rbac import CLUSTER_ONLY, RULES, granted, used_in_audit_log
-from crestline.stack import Stack
-from crestline.stack.binaries import repo_root
-from crestline.stack.controlplane import AUDITED_NAMESPACE
-from crestline.stack.scenario import (
+from crestline.adapters.rbac import CLUSTER_ONLY, RULES, granted
+from crestline_dev.audit import used_in_audit_log
+from crestline_dev.manifests import KUBE_VERSION, helm_binary
+from crestline_dev.scenario import (
     OperatorProcess,
     create_eventday,
     eventday_body,
     start_operator,
 )
+from crestline_dev.stack import Stack
+from crestline_dev.stack.binaries import repo_root
+from crestline_dev.stack.controlplane import AUDITED_NAMESPACE
 from tests.e2e.conftest import Workload, create_slo, replicas, slo_body, wait_for
 from tests.kubectl import kubectl
 
@@ -349,7 +350,7 @@ def _statefulset(kube: client.ApiClient, namespace: str, name: str, replicas: in
 
 
 def test_plain_manifests_match_the_chart(helm: str) -> None:
-    from crestline.manifests import render as render_manifests
+    from crestline_dev.manifests import render as render_manifests
 
     checked_in = (ROOT / "manifests" / "crestline.yaml").read_text()
     assert checked_in == render_manifests(ROOT), "run `make manifests` and commit the result"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from crestline.stack import Stack
-from crestline.stack.scenario import create_eventday, eventday_body, eventday_phase
+from crestline_dev.scenario import create_eventday, eventday_body, eventday_phase
+from crestline_dev.stack import Stack
 from tests.e2e.conftest import (
     OperatorProcess,
     Workload,

@@ -21,10 +21,10 @@ import pytest
 import requests
 from kubernetes import client
 
-from crestline.stack import Stack
-from crestline.stack.binaries import debian_binary
-from crestline.stack.monitoring import Prometheus
-from crestline.stack.pki import make_serving_pki
+from crestline_dev.stack import Stack
+from crestline_dev.stack.binaries import debian_binary
+from crestline_dev.stack.monitoring import Prometheus
+from crestline_dev.stack.pki import make_serving_pki
 from tests.e2e.conftest import (
     OperatorProcess,
     Workload,

@@ -17,8 +17,8 @@ import pytest
 import requests
 from kubernetes import client
 
-from crestline.stack import Stack
-from crestline.stack.scenario import deployment_manifest, p95_query
+from crestline_dev.scenario import deployment_manifest, p95_query
+from crestline_dev.stack import Stack
 from tests.e2e.conftest import (
     OperatorProcess,
     Workload,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from crestline.stack.stack import sweep_orphans
+from crestline_dev.stack.stack import sweep_orphans
 
 pytestmark = pytest.mark.stack
 

@@ -14,9 +14,9 @@ import requests
 from kubernetes import client
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-from crestline.stack import Stack
-from crestline.stack.binaries import repo_root
-from crestline.stack.ports import free_port
+from crestline_dev.stack import Stack
+from crestline_dev.stack.binaries import repo_root
+from crestline_dev.stack.ports import free_port
 
 pytestmark = pytest.mark.stack
 

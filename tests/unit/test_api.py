@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from crestline.api import ObjectiveKind, PerformanceSLOSpec
 from crestline.api.crdgen import ALL_CRDS, drifted, render
 from crestline.api.eventday import EventDaySpec, iana_zones
-from crestline.stack.binaries import repo_root
+from crestline_dev.stack.binaries import repo_root
 
 
 def _spec(**overrides: Any) -> dict[str, Any]:

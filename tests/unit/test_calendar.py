@@ -10,17 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crestline.policy.calendar import (
-    UTC,
-    Phase,
-    Window,
-    merge,
-    parse_duration,
-    parse_time,
-    recurring,
-    state_at,
-)
-from crestline.policy.cron import Cron, CronError
+from crestline.calendar.cron import Cron, CronError
+from crestline.calendar.instants import parse_duration
+from crestline.calendar.wallclock import parse_time
+from crestline.policy.windows import UTC, Phase, Window, merge, recurring, state_at
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = dt.timedelta(hours=1)

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from crestline.api import PerformanceSLOSpec
 from crestline.api.eventday import EventDaySpec, Overrides
 from crestline.api.slo import PoolSpec
-from crestline.policy.calendar import UTC, Phase
 from crestline.policy.decide import Reading, ScaleState, decide
 from crestline.policy.events import event_state, manual_control, selects
 from crestline.policy.overlay import InForce, effective
+from crestline.policy.windows import UTC, Phase
 
 SLO = PerformanceSLOSpec.model_validate(
     {

@@ -6,9 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crestline.api import Objective
-from crestline.conditions import changed, cond, merge
-from crestline.queries import render
-from crestline.ticks import next_tick
+from crestline.policy.conditions import changed, cond, merge
+from crestline.policy.queries import render
+from crestline.runtime.ticks import next_tick
 
 
 def _obj(preset: dict[str, object]) -> Objective:

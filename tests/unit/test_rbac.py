@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from crestline.rbac import used_in_audit_log
+from crestline_dev.audit import used_in_audit_log
 
 SA = "system:serviceaccount:crestline-system:crestline"
 

@@ -10,15 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crestline.api import ScalingSpec
-from crestline.sim.controllers import (
+from crestline_dev.sim.controllers import (
     HpaController,
     StaticController,
     max_utilization_for,
     oracle_replica_hours,
 )
-from crestline.sim.model import Fleet, Replicas, ServiceModel, erlang_c
-from crestline.sim.replay import replay
-from crestline.sim.trace import EventDaySpike, PerMinuteTrace, StepTrace, TimeScaled
+from crestline_dev.sim.model import Fleet, Replicas, ServiceModel, erlang_c
+from crestline_dev.sim.replay import replay
+from crestline_dev.sim.trace import EventDaySpike, PerMinuteTrace, StepTrace, TimeScaled
 
 MODEL = ServiceModel()
 

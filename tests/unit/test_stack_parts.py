@@ -11,9 +11,9 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from crestline.stack.pki import make_cluster_pki
-from crestline.stack.ports import free_port
-from crestline.stack.stack import Stack, StackConfig, sweep_orphans
+from crestline_dev.stack.pki import make_cluster_pki
+from crestline_dev.stack.ports import free_port
+from crestline_dev.stack.stack import Stack, StackConfig, sweep_orphans
 
 
 def test_free_ports_are_distinct() -> None:

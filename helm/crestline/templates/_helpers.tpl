@@ -24,7 +24,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/*
-The operator's permissions: exactly what the code calls (see operator/crestline/rbac.py,
+The operator's permissions: exactly what the code calls (see operator/crestline/adapters/rbac.py,
 which a test compares with these lists). "rules" go to the ClusterRole, or to one Role
 per watched namespace; "clusterRules" (kopf's CRD discovery) are always cluster-wide.
 */}}

@@ -69,7 +69,7 @@ class RecurringWindow(ApiModel):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        from crestline.policy.cron import Cron
+        from crestline.calendar.cron import Cron
 
         Cron.parse(value)
         return value

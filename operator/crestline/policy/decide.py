@@ -181,7 +181,7 @@ def apply_behavior(
 ) -> tuple[int, str | None]:
     """Stabilize, then rate-limit, then bound ``recommended``; returns (desired, limited).
 
-    The HPA's own behaviour step, also used as such by the HPA baseline in crestline.sim.
+    The HPA's own behaviour step, also used as such by the HPA baseline in crestline_dev.sim.
     """
     behavior, current = scaling.behavior, state.current
     desired = stabilize(

@@ -13,18 +13,10 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from crestline.api.eventday import EventDaySpec
-from crestline.policy.calendar import (
-    Activation,
-    CalendarState,
-    Window,
-    merge,
-    parse_duration,
-    parse_instant,
-    parse_time,
-    recurring,
-    state_at,
-)
-from crestline.policy.cron import Cron
+from crestline.calendar.cron import Cron
+from crestline.calendar.instants import parse_duration, parse_instant
+from crestline.calendar.wallclock import parse_time
+from crestline.policy.windows import Activation, CalendarState, Window, merge, recurring, state_at
 
 MANUAL_WINDOW_ANNOTATION = "crestline.dev/manual-window"  # "<start>/<end>", RFC 3339
 STOPPED_AT_ANNOTATION = "crestline.dev/stopped-at"  # RFC 3339

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from crestline.policy.calendar import parse_instant
+from crestline.calendar.instants import parse_instant
 
 PAUSED_UNTIL = "crestline.dev/paused-until"
 HOLD = "crestline.dev/hold"

@@ -9,9 +9,6 @@ log to require that every rule was used (none is spare).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-
 # (apiGroup, resource, verb): where it is used
 RULES: dict[tuple[str, str, str], str] = {
     ("apiextensions.k8s.io", "customresourcedefinitions", "list"): "kopf: resource discovery",
@@ -57,22 +54,3 @@ def granted(rules: list[dict[str, list[str]]]) -> set[tuple[str, str, str]]:
         for resource in rule.get("resources", [])
         for verb in rule.get("verbs", [])
     }
-
-
-def used_in_audit_log(lines: Iterable[str], username: str) -> set[tuple[str, str, str]]:
-    """(apiGroup, resource[/subresource], verb) of every request ``username`` made that
-    the API server authorized (a 404 was still authorized), from its JSON audit log.
-
-    Non-resource requests (discovery, /version) carry no objectRef and every
-    authenticated user may make them: they are left out."""
-    used = set()
-    for line in lines:
-        event = json.loads(line)
-        ref = event.get("objectRef")
-        if event.get("user", {}).get("username") != username or not ref:
-            continue
-        if event.get("responseStatus", {}).get("code") in (401, 403):
-            continue  # refused: not something the role grants
-        resource = ref["resource"] + (f"/{ref['subresource']}" if ref.get("subresource") else "")
-        used.add((ref.get("apiGroup", ""), resource, event["verb"]))
-    return used

@@ -21,11 +21,11 @@ from kubernetes import client
 
 from crestline.api.crdgen import ALL_CRDS, render
 from crestline.api.slo import GROUP, VERSION
-from crestline.sim.model import ServiceModel
-from crestline.sim.server import SimulatedService, kube_replica_source
-from crestline.sim.trace import StepTrace
-from crestline.stack.ports import free_port
-from crestline.stack.stack import Stack
+from crestline_dev.sim.model import ServiceModel
+from crestline_dev.sim.server import SimulatedService, kube_replica_source
+from crestline_dev.sim.trace import StepTrace
+from crestline_dev.stack.ports import free_port
+from crestline_dev.stack.stack import Stack
 
 PLURAL = "performanceslos"
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from crestline.sim.model import Fleet, Interval, Replicas, ServiceModel
-from crestline.sim.trace import LoadTrace
+from crestline_dev.sim.model import Fleet, Interval, Replicas, ServiceModel
+from crestline_dev.sim.trace import LoadTrace
 
 
 @dataclass(frozen=True)

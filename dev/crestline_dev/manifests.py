@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crestline.stack.binaries import repo_root
+from crestline_dev.stack.binaries import repo_root
 
 KUBE_VERSION = "1.35.4"  # helm template's default (1.20) is below the chart's kubeVersion
 HEADER = (
@@ -50,7 +50,7 @@ def render(root: Path) -> str:
 def main() -> int:
     root = repo_root()
     if root is None:
-        print("crestline.manifests: run from a checkout", file=sys.stderr)
+        print("crestline_dev.manifests: run from a checkout", file=sys.stderr)
         return 1
     target = root / "manifests" / "crestline.yaml"
     target.write_text(render(root))

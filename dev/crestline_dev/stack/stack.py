@@ -4,7 +4,7 @@
 selected components on free loopback ports, and on exit stops them and removes the
 dir. Exit includes an exception, Ctrl-C, SIGTERM (turned into ``SystemExit`` while
 the stack runs) and interpreter shutdown (``atexit``). If the process is SIGKILLed,
-the children die with it (see :mod:`crestline.stack.process`) and the orphaned temp
+the children die with it (see :mod:`crestline_dev.stack.process`) and the orphaned temp
 dir is swept by the next stack that starts.
 
 Set ``CRESTLINE_USE_EXISTING_CLUSTER=1`` (or ``StackConfig.use_existing_cluster``) to
@@ -28,9 +28,9 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from crestline.stack.binaries import ControlPlaneBinaries, control_plane_binaries, debian_binary
-from crestline.stack.controlplane import ControlPlane
-from crestline.stack.monitoring import Alertmanager, Prometheus, Redis
+from crestline_dev.stack.binaries import ControlPlaneBinaries, control_plane_binaries, debian_binary
+from crestline_dev.stack.controlplane import ControlPlane
+from crestline_dev.stack.monitoring import Alertmanager, Prometheus, Redis
 
 _TMP_PREFIX = "crestline-stack-"
 _OWNER_RE = re.compile(rf"^{_TMP_PREFIX}(\d+)-")

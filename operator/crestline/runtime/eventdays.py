@@ -18,14 +18,15 @@ from typing import Any
 from kubernetes import client
 from pydantic import ValidationError
 
-from crestline.actions import ActionRunner
 from crestline.api.eventday import ActionRecord, EventDaySpec, EventDayStatus
 from crestline.api.slo import GROUP, VERSION
-from crestline.conditions import cond, merge
-from crestline.policy.calendar import CalendarState, Phase, format_instant
+from crestline.calendar.instants import format_instant
+from crestline.policy.conditions import cond, merge
 from crestline.policy.events import event_state, manual_control, selects
 from crestline.policy.overlay import InForce
-from crestline.reconcile import Event
+from crestline.policy.windows import CalendarState, Phase
+from crestline.runtime.actions import ActionRunner
+from crestline.runtime.reconcile import Event
 
 EVENTDAYS, SLOS = "eventdays", "performanceslos"
 IN_FORCE = (Phase.WARMING, Phase.ACTIVE, Phase.COOLING)

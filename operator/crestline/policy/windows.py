@@ -16,16 +16,15 @@ warming up again within minutes.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from crestline.policy.cron import Cron
+from crestline.calendar.cron import Cron
+from crestline.calendar.wallclock import to_utc
 
 UTC = dt.UTC
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
 class Phase(StrEnum):
@@ -36,38 +35,6 @@ class Phase(StrEnum):
     COMPLETED = "Completed"
 
 
-def parse_duration(text: str) -> dt.timedelta:
-    """``90s``, ``30m``, ``2h``, ``1d``, ``1h30m``; rejects empty and unknown units."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or not match:
-        raise ValueError(f"bad duration {text!r}: use e.g. 90s, 30m, 2h, 1d or 1h30m")
-    d, h, m, s = (int(g) if g else 0 for g in match.groups())
-    return dt.timedelta(days=d, hours=h, minutes=m, seconds=s)
-
-
-def to_utc(local: dt.datetime, tz: ZoneInfo) -> dt.datetime:
-    """A wall-clock time in ``tz`` (naive) or an aware time, as aware UTC."""
-    if local.tzinfo is not None:
-        return local.astimezone(UTC)
-    # fold=0 picks the first occurrence of an ambiguous (autumn) time.
-    first = local.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    if first.astimezone(tz).replace(tzinfo=None) == local:
-        return first
-    # Nonexistent (inside the spring gap): the instant the clocks jump, i.e. the first
-    # instant whose wall time is past `local`. Every time in the gap maps to it.
-    lo = local.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    hi = first
-    while hi - lo > dt.timedelta(seconds=1):
-        mid = lo + (hi - lo) / 2
-        if mid.astimezone(tz).replace(tzinfo=None) > local:
-            hi = mid
-        else:
-            lo = mid
-    return hi.replace(microsecond=0) + (
-        dt.timedelta(seconds=1) if hi.microsecond else dt.timedelta()
-    )
-
-
 @dataclass(frozen=True, order=True)
 class Window:
     start: dt.datetime
@@ -76,24 +43,6 @@ class Window:
     @property
     def length(self) -> dt.timedelta:
         return self.end - self.start
-
-
-def parse_instant(text: str) -> dt.datetime:
-    """An RFC 3339 instant (offset required) as aware UTC, e.g. from an annotation."""
-    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"{text!r} needs a UTC offset, e.g. 2026-11-27T09:00:00Z")
-    return value.astimezone(UTC)
-
-
-def format_instant(t: dt.datetime) -> str:
-    """The RFC 3339 form used in status fields and annotations: 2026-11-27T09:00:00Z."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str, tz: ZoneInfo) -> dt.datetime:
-    """ISO 8601 with or without offset; without one it is wall-clock time in ``tz``."""
-    return to_utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
 
 
 def recurring(

@@ -25,8 +25,9 @@ from crestline.adapters.alertmanager import Alertmanager, Matcher
 from crestline.adapters.cache import extend_ttls, http_warmup
 from crestline.adapters.monitors import Monitors
 from crestline.api.eventday import ActionRecord, CacheOverride, EventDaySpec
-from crestline.policy.calendar import Activation, format_instant
-from crestline.reconcile import Event
+from crestline.calendar.instants import format_instant
+from crestline.policy.windows import Activation
+from crestline.runtime.reconcile import Event
 
 Persist = Callable[[list[ActionRecord]], None]
 

@@ -18,9 +18,9 @@ import redis
 import requests
 import yaml
 
-from crestline.stack.pki import ServingPKI
-from crestline.stack.ports import free_port
-from crestline.stack.process import ManagedProcess
+from crestline_dev.stack.pki import ServingPKI
+from crestline_dev.stack.ports import free_port
+from crestline_dev.stack.process import ManagedProcess
 
 
 @dataclass

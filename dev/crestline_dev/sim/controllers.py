@@ -30,9 +30,9 @@ from crestline.policy.decide import (
 )
 from crestline.policy.demand import ReadingMemory
 from crestline.policy.overlay import InForce, effective
-from crestline.sim.model import ServiceModel
-from crestline.sim.replay import Observation
-from crestline.sim.trace import LoadTrace
+from crestline_dev.sim.model import ServiceModel
+from crestline_dev.sim.replay import Observation
+from crestline_dev.sim.trace import LoadTrace
 
 ReadingsFn = Callable[[Observation], Mapping[str, Reading]]
 

@@ -23,10 +23,7 @@ from typing import Any
 
 from kubernetes import client, config
 
-from crestline.sim.trace import EventDaySpike, PerMinuteTrace, TimeScaled
-from crestline.stack import Stack
-from crestline.stack.binaries import repo_root
-from crestline.stack.scenario import (
+from crestline_dev.scenario import (
     create_eventday,
     create_slo,
     deploy_workload,
@@ -38,6 +35,9 @@ from crestline.stack.scenario import (
     slo_body,
     start_operator,
 )
+from crestline_dev.sim.trace import EventDaySpike, PerMinuteTrace, TimeScaled
+from crestline_dev.stack import Stack
+from crestline_dev.stack.binaries import repo_root
 
 OBJECTIVE = 0.5
 NS, APP = "demo", "shop"
@@ -60,7 +60,7 @@ def _trace(seconds: float, event: tuple[float, float]) -> EventDaySpike:
             PerMinuteTrace.from_csv(csv, scale=150.0, start=360, minutes=int(seconds) + 5), 60.0
         )
     else:  # a stand-in with a similar level when shared/ is absent
-        from crestline.sim.trace import StepTrace
+        from crestline_dev.sim.trace import StepTrace
 
         base = StepTrace([(0, 100.0)], length=seconds + 5)
     return EventDaySpike(base, start=event[0], end=event[1], factor=3.0, ramp=8.0)

@@ -24,7 +24,6 @@ from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from crestline import metrics
 from crestline.adapters.cache import hit_counters, hit_ratio
 from crestline.adapters.kube import KubeTarget, Owner, TargetNotFound
 from crestline.adapters.prometheus import (
@@ -43,9 +42,9 @@ from crestline.api.status import (
     TimedReplicas,
 )
 from crestline.api.status import Decision as DecisionStatus
-from crestline.conditions import changed, cond, merge
+from crestline.calendar.instants import format_instant
 from crestline.policy.behavior import Timed
-from crestline.policy.calendar import format_instant
+from crestline.policy.conditions import changed, cond, merge
 from crestline.policy.decide import (
     Decision,
     Direction,
@@ -60,7 +59,8 @@ from crestline.policy.manual import Manual
 from crestline.policy.manual import parse as parse_manual
 from crestline.policy.overlay import InForce, effective
 from crestline.policy.pools import PoolLimits
-from crestline.queries import render
+from crestline.policy.queries import render
+from crestline.runtime import metrics
 
 MAX_DECISIONS = 10
 FAILURE_ORDER = (QueryFailure.BAD_QUERY, QueryFailure.UNAVAILABLE, QueryFailure.NO_DATA)
@@ -100,7 +100,7 @@ def _iso(ts: float) -> str:
 
 
 class EventSource(Protocol):
-    """Which EventDays are in force for an SLO (see crestline.eventdays)."""
+    """Which EventDays are in force for an SLO (see crestline.runtime.eventdays)."""
 
     def in_force(self, namespace: str, slo_labels: Mapping[str, str]) -> list[InForce]: ...
 

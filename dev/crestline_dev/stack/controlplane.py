@@ -16,10 +16,10 @@ import requests
 import urllib3
 import yaml
 
-from crestline.stack.binaries import ControlPlaneBinaries
-from crestline.stack.pki import ClusterPKI, make_cluster_pki
-from crestline.stack.ports import free_port
-from crestline.stack.process import ManagedProcess
+from crestline_dev.stack.binaries import ControlPlaneBinaries
+from crestline_dev.stack.pki import ClusterPKI, make_cluster_pki
+from crestline_dev.stack.ports import free_port
+from crestline_dev.stack.process import ManagedProcess
 
 SERVICE_CIDR = "10.0.0.0/24"
 SERVICE_IP = "10.0.0.1"

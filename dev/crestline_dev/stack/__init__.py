@@ -7,6 +7,6 @@ from Debian packages. :class:`Stack` starts them on free ports in a private temp
 and guarantees they are gone afterwards, including after a crash of the caller.
 """
 
-from crestline.stack.stack import Stack, StackConfig
+from crestline_dev.stack.stack import Stack, StackConfig
 
 __all__ = ["Stack", "StackConfig"]

@@ -4,7 +4,7 @@
 Capacity follows the target Deployment: each tick reads ``spec.replicas`` through a
 replica source (the API server's scale subresource in :func:`kube_replica_source`) and
 new replicas start serving after the configured start-up delay. Offered load comes from
-a :class:`~crestline.sim.trace.LoadTrace` (replaceable at run time, for tests that step
+a :class:`~crestline_dev.sim.trace.LoadTrace` (replaceable at run time, for tests that step
 the load).
 
 It exports what a real service and its cluster would give Prometheus:
@@ -36,7 +36,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import start_http_server
 
-from crestline.sim.model import (
+from crestline_dev.sim.model import (
     LATENCY_BUCKETS,
     Fleet,
     Interval,
@@ -44,7 +44,7 @@ from crestline.sim.model import (
     ServiceModel,
     erlang_c,
 )
-from crestline.sim.trace import LoadTrace
+from crestline_dev.sim.trace import LoadTrace
 
 log = logging.getLogger(__name__)
 
