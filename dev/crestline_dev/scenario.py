@@ -19,8 +19,8 @@ from typing import Any
 
 from kubernetes import client
 
+from crestline.api.base import GROUP, VERSION
 from crestline.api.crdgen import ALL_CRDS, render
-from crestline.api.slo import GROUP, VERSION
 from crestline_dev.sim.model import ServiceModel
 from crestline_dev.sim.server import SimulatedService, kube_replica_source
 from crestline_dev.sim.trace import StepTrace

@@ -22,7 +22,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from crestline.adapters.kube import KubeTarget
 from crestline.adapters.monitors import Monitors
-from crestline.api.slo import GROUP, VERSION
+from crestline.api.base import GROUP, VERSION
 from crestline.runtime import metrics
 from crestline.runtime.actions import ActionRunner
 from crestline.runtime.eventdays import EventDays

@@ -16,7 +16,7 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from crestline.api.slo import GROUP, VERSION
+from crestline.api.base import GROUP, VERSION
 from crestline.calendar.instants import format_instant, parse_duration
 from crestline.policy.events import MANUAL_WINDOW_ANNOTATION, STOPPED_AT_ANNOTATION
 from crestline.policy.manual import HOLD, PAUSED_UNTIL

@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from crestline.api import ObjectiveKind, PerformanceSLOSpec
 from crestline.api.crdgen import ALL_CRDS, drifted, render
-from crestline.api.eventday import EventDaySpec, iana_zones
+from crestline.api.eventday import EventDaySpec
+from crestline.api.schedule import iana_zones
 from crestline_dev.stack.binaries import repo_root
 
 

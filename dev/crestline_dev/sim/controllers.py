@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from crestline.api.eventday import Overrides
-from crestline.api.slo import Objective, PerformanceSLOSpec, ScalingSpec, TargetRef
+from crestline.api.scaling import ScalingSpec
+from crestline.api.slo import Objective, PerformanceSLOSpec, TargetRef
 from crestline.policy.behavior import Timed
 from crestline.policy.decide import (
     Reading,

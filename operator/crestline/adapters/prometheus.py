@@ -1,25 +1,30 @@
-"""Prometheus: run one instant query, return one number, and say precisely why not.
+"""Prometheus: run one instant query, return its samples, and say precisely why not.
+
+Plain HTTP on ``requests`` (no client library): the operator needs one endpoint,
+``/api/v1/query``, and it needs control the libraries do not give - a deadline on the
+whole exchange, and a cap on how much of a response is read, so one object's query that
+returns a huge result cannot exhaust the operator's memory.
 
 Errors are classified because they lead to different conditions: a query Prometheus
 rejects (``bad_data``, e.g. a PromQL syntax error) is the user's to fix and will not
 heal by waiting, while an unreachable or slow server is transient and the operator
-holds replicas until it answers again.
+holds replicas until it answers again. Messages never carry response bodies beyond
+Prometheus' own short ``error`` field, bounded.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 import requests
-from prometheus_api_client import PrometheusConnect
-from prometheus_api_client.exceptions import PrometheusApiClientException
-from urllib3.util.retry import Retry
+
+MAX_RESPONSE_BYTES = 1 << 20  # an instant query for one number is a few hundred bytes
+MAX_ERROR_CHARS = 300
 
 
 class QueryFailure(StrEnum):
@@ -35,105 +40,182 @@ class QueryError(Exception):
 
 
 @dataclass(frozen=True)
-class PrometheusAuth:
-    """Resolved credentials (the Secret values, not references)."""
+class Credentials:
+    """Resolved credentials for an HTTP endpoint (the Secret values, not references)."""
 
     bearer_token: str | None = None
     username: str | None = None
     password: str | None = None
-    ca_pem: str | None = None
+    ca_file: str | None = None  # a path: requests verifies against a file
     insecure_skip_verify: bool = False
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One series of an instant vector (or a scalar, with no labels)."""
+
+    labels: Mapping[str, str]
+    value: float
 
 
 QueryObserver = Callable[[float, QueryFailure | None], None]
 
 
-class PrometheusSource:
-    """Instant queries against one Prometheus server."""
+class PrometheusClient:
+    """Instant queries against one Prometheus server, bounded in time and size."""
 
     def __init__(
         self,
         url: str,
         *,
         timeout: float = 10.0,
-        auth: PrometheusAuth | None = None,
+        credentials: Credentials | None = None,
         observe: QueryObserver | None = None,
+        max_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
-        auth = auth or PrometheusAuth()
-        headers = {}
-        if auth.bearer_token:
-            headers["Authorization"] = f"Bearer {auth.bearer_token}"
-        basic = (auth.username, auth.password) if auth.username and auth.password else None
-        session = requests.Session()
-        session.verify = not auth.insecure_skip_verify
-        if auth.ca_pem and not auth.insecure_skip_verify:
-            # requests wants a path; the file lives as long as this source.
-            self._ca_file = tempfile.NamedTemporaryFile("w", suffix=".pem")  # noqa: SIM115
-            self._ca_file.write(auth.ca_pem)
-            self._ca_file.flush()
-            session.verify = self._ca_file.name
-        self._client = PrometheusConnect(
-            url=url.rstrip("/"),
-            headers=headers or None,
-            retry=Retry(total=0),
-            auth=basic,
-            session=session,
-            timeout=math.ceil(timeout),
-        )
-        self.url = url
+        creds = credentials or Credentials()
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.max_bytes = max_bytes
         self._observe = observe
+        self._session = requests.Session()
+        if creds.bearer_token:
+            self._session.headers["Authorization"] = f"Bearer {creds.bearer_token}"
+        elif creds.username and creds.password:
+            self._session.auth = (creds.username, creds.password)
+        if creds.insecure_skip_verify:
+            self._session.verify = False
+        elif creds.ca_file:
+            self._session.verify = creds.ca_file
 
-    def query(self, promql: str) -> float:
-        """The first sample's value; raises :class:`QueryError` when there is none."""
+    def close(self) -> None:
+        self._session.close()
+
+    def query(self, promql: str, timeout: float | None = None) -> list[Sample]:
+        """The samples of an instant query at the server's now."""
         start = time.monotonic()
         failure: QueryFailure | None = None
+        limit = timeout if timeout is not None else self.timeout
         try:
-            result = self._client.custom_query(promql)
-        except PrometheusApiClientException as exc:
-            failure = _classify(str(exc))
-            raise QueryError(failure, _message(str(exc), self.url)) from exc
-        except (requests.RequestException, OSError) as exc:
-            failure = QueryFailure.UNAVAILABLE
-            raise QueryError(failure, f"Prometheus at {self.url} unreachable: {exc}") from exc
+            body = self._post(promql, limit)
+            return _samples(body)
+        except QueryError as exc:
+            failure = exc.failure
+            raise
         finally:
             if self._observe is not None:
                 self._observe(time.monotonic() - start, failure)
-        return _first_value(result)
 
-
-def _classify(text: str) -> QueryFailure:
-    if "HTTP Status Code 400" in text or "HTTP Status Code 422" in text:
-        return QueryFailure.BAD_QUERY
-    return QueryFailure.UNAVAILABLE
-
-
-def _message(text: str, url: str) -> str:
-    """Prometheus' own error text, e.g. 'parse error: unexpected ...'; or, when it refused
-    us, which setting to look at (its body is just 'Unauthorized')."""
-    for code in ("401", "403"):
-        if f"HTTP Status Code {code}" in text:
-            return (
-                f"Prometheus at {url} refused the request (HTTP {code}): "
-                "check spec.prometheus.auth and the Secret it names"
-            )
-    start = text.find("{")
-    end = text.rfind("}")
-    if start >= 0 and end > start:
+    def _post(self, promql: str, limit: float) -> dict[str, object]:
+        deadline = time.monotonic() + limit
         try:
-            body = json.loads(text[start : end + 1].encode().decode("unicode_escape"))
-            return str(body.get("error", text))
-        except (ValueError, UnicodeDecodeError):
-            pass
-    return text
+            with self._session.post(
+                f"{self.url}/api/v1/query",
+                data={"query": promql, "timeout": f"{max(limit, 0.1):.3f}s"},
+                timeout=(min(limit, 5.0), limit),
+                stream=True,
+            ) as resp:
+                raw = read_bounded(resp, self.max_bytes, deadline)
+                status = resp.status_code
+        except requests.RequestException as exc:
+            raise QueryError(
+                QueryFailure.UNAVAILABLE, f"Prometheus at {self.url} unreachable: {_short(exc)}"
+            ) from exc
+        if status in (401, 403):
+            raise QueryError(
+                QueryFailure.UNAVAILABLE,
+                f"Prometheus at {self.url} refused the request (HTTP {status}): check the "
+                "credentials configured for it",
+            )
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            raise QueryError(
+                QueryFailure.UNAVAILABLE,
+                f"Prometheus at {self.url} answered HTTP {status} with a body that is not JSON",
+            ) from exc
+        if not isinstance(body, dict):
+            raise QueryError(QueryFailure.UNAVAILABLE, "Prometheus answered an unexpected shape")
+        if body.get("status") != "success":
+            error = _bounded(str(body.get("error", f"HTTP {status}")))
+            if body.get("errorType") == "bad_data" or status in (400, 422):
+                raise QueryError(QueryFailure.BAD_QUERY, error)
+            raise QueryError(QueryFailure.UNAVAILABLE, f"Prometheus at {self.url}: {error}")
+        return body
 
 
-def _first_value(result: object) -> float:
-    if isinstance(result, list) and result:
-        first = result[0]
-        if isinstance(first, dict) and "value" in first:
-            return float(first["value"][1])
-    if isinstance(result, list) and not result:
-        raise QueryError(QueryFailure.NO_DATA, "query returned no samples")
-    if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
-        return float(result[1])  # a scalar result
-    raise QueryError(QueryFailure.NO_DATA, f"unexpected result shape: {result!r:.200}")
+class ResponseTooLarge(requests.RequestException):
+    """The response exceeded the configured size cap; reading stopped there."""
+
+
+def read_bounded(resp: requests.Response, max_bytes: int, deadline: float) -> bytes:
+    """Read at most ``max_bytes`` of a streamed response, before ``deadline`` (monotonic).
+
+    Raises :class:`ResponseTooLarge` (a ``RequestException``) past the cap and
+    ``requests.Timeout`` past the deadline, so callers handle both as transport errors.
+    """
+    declared = resp.headers.get("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise ResponseTooLarge(f"response of {declared} bytes exceeds the {max_bytes} byte cap")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in resp.iter_content(chunk_size=16384):
+        size += len(chunk)
+        if size > max_bytes:
+            raise ResponseTooLarge(f"response exceeds the {max_bytes} byte cap")
+        if time.monotonic() > deadline:
+            raise requests.Timeout("response not complete before the deadline")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _value(raw: object) -> float:
+    """Prometheus sends sample values as strings: "0.3", "+Inf", "NaN"."""
+    try:
+        return float(str(raw))
+    except ValueError as exc:
+        raise QueryError(QueryFailure.NO_DATA, "a sample value is not a number") from exc
+
+
+def _samples(body: Mapping[str, object]) -> list[Sample]:
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise QueryError(QueryFailure.NO_DATA, "response has no data")
+    kind, result = data.get("resultType"), data.get("result")
+    if kind == "scalar" and isinstance(result, list) and len(result) == 2:
+        return [Sample({}, _value(result[1]))]
+    if kind == "vector" and isinstance(result, list):
+        out = []
+        for item in result:
+            if not isinstance(item, dict) or not isinstance(item.get("value"), list):
+                raise QueryError(QueryFailure.NO_DATA, "a vector sample has no value")
+            labels = item.get("metric") or {}
+            out.append(
+                Sample(
+                    {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
+                    _value(item["value"][1]),
+                )
+            )
+        return out
+    raise QueryError(
+        QueryFailure.BAD_QUERY,
+        f"the query returns a {kind}; an objective needs an instant vector or a scalar",
+    )
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def _short(exc: Exception) -> str:
+    """A transport error without the URL-and-pool noise requests wraps around it."""
+    text = str(exc)
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection failed"
+    return _bounded(text)
+
+
+def finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None

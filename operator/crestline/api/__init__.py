@@ -5,21 +5,22 @@ with them, and ``crestline crds generate`` renders the CRD YAML in ``crds/`` fro
 (see :mod:`crestline.api.crdgen`).
 """
 
-from crestline.api.slo import (
-    GROUP,
-    VERSION,
+from crestline.api.base import GROUP, VERSION
+from crestline.api.scaling import (
     Behavior,
+    MetricsUnavailableAction,
+    ScalingPolicy,
+    ScalingRules,
+    ScalingSpec,
+)
+from crestline.api.slo import (
     Direction,
     EvaluationSpec,
-    MetricsUnavailableAction,
     Mode,
     Objective,
     ObjectiveKind,
     PerformanceSLOSpec,
     PrometheusSpec,
-    ScalingPolicy,
-    ScalingRules,
-    ScalingSpec,
     TargetRef,
 )
 

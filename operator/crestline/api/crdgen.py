@@ -22,8 +22,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from crestline.api.base import GROUP, VERSION
 from crestline.api.eventday import EventDaySpec, EventDayStatus
-from crestline.api.slo import GROUP, VERSION, PerformanceSLOSpec
+from crestline.api.slo import PerformanceSLOSpec
 from crestline.api.status import PerformanceSLOStatus
 
 _DROP = {"title"}

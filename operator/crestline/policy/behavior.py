@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from crestline.api.slo import PolicyType, ScalingRules, SelectPolicy
+from crestline.api.scaling import PolicyType, ScalingRules, SelectPolicy
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from crestline.api.scaling import MetricsUnavailableAction, ScalingSpec
 from crestline.api.slo import Direction as ObjDirection
-from crestline.api.slo import MetricsUnavailableAction, Objective, ObjectiveKind, ScalingSpec
+from crestline.api.slo import Objective, ObjectiveKind
 from crestline.policy.behavior import Timed, scale_down_limit, scale_up_limit, stabilize
 from crestline.policy.laws import DEFAULT_SLO_LAW, SloLawParams, badness, propose
 from crestline.policy.overlay import Overlay

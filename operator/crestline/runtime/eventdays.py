@@ -18,8 +18,8 @@ from typing import Any
 from kubernetes import client
 from pydantic import ValidationError
 
+from crestline.api.base import GROUP, VERSION
 from crestline.api.eventday import ActionRecord, EventDaySpec, EventDayStatus
-from crestline.api.slo import GROUP, VERSION
 from crestline.calendar.instants import format_instant
 from crestline.policy.conditions import cond, merge
 from crestline.policy.events import event_state, manual_control, selects
