@@ -63,3 +63,14 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# The operator image, on a base made here from Debian packages (no registry needed);
+# installs Docker and starts its engine when missing. Cached: a second run takes seconds.
+# BASE=python:3.11-slim builds on the official base instead.
+.PHONY: image node-deps
+image:
+	@bash scripts/build-image.sh
+
+# Debian packages for images and the real node (Docker, containerd, CNI, debootstrap, ...).
+node-deps:
+	@bash scripts/install-node-deps.sh
