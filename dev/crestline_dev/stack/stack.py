@@ -10,6 +10,10 @@ dir is swept by the next stack that starts.
 Set ``CRESTLINE_USE_EXISTING_CLUSTER=1`` (or ``StackConfig.use_existing_cluster``) to
 run against the cluster ``KUBECONFIG`` points at instead of starting a control plane;
 Prometheus, Alertmanager and Redis still run locally.
+
+``StackConfig(node=True)`` adds a real node (:mod:`crestline_dev.stack.node`):
+kube-scheduler, kube-proxy and a kubelet on its own containerd, so pods really run.
+It is off by default: it needs root, Docker and a few more seconds to start.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import shutil
 import signal
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -31,6 +36,7 @@ from typing import Any
 from crestline_dev.stack.binaries import ControlPlaneBinaries, control_plane_binaries, debian_binary
 from crestline_dev.stack.controlplane import ControlPlane
 from crestline_dev.stack.monitoring import Alertmanager, Prometheus, Redis
+from crestline_dev.stack.node import Node, prepare_node
 
 _TMP_PREFIX = "crestline-stack-"
 _OWNER_RE = re.compile(rf"^{_TMP_PREFIX}(\d+)-")
@@ -49,6 +55,7 @@ class StackConfig:
     prometheus: bool = True
     alertmanager: bool = True
     redis: bool = True
+    node: bool = False  # a real node (kubelet, containerd, scheduler, kube-proxy): pods run
     scrape_interval: str = "1s"
     use_existing_cluster: bool = field(default_factory=lambda: _env_flag(USE_EXISTING_ENV))
 
@@ -81,6 +88,7 @@ class Stack:
         self.prometheus: Prometheus | None = None
         self.alertmanager: Alertmanager | None = None
         self.redis: Redis | None = None
+        self.node: Node | None = None
         self._kubeconfig: Path | None = None
         self._bins: ControlPlaneBinaries | None = None
         self._stopped = True
@@ -115,14 +123,30 @@ class Stack:
     def _start_components(self) -> None:
         assert self.workdir is not None
         cfg = self.config
-        if cfg.kubernetes:
-            if cfg.use_existing_cluster:
-                self._kubeconfig = self._existing_kubeconfig()
-            else:
-                self._bins = control_plane_binaries()
-                self.control_plane = ControlPlane(self.workdir / "kube", self._bins)
-                self.control_plane.start()
-                self._kubeconfig = self.control_plane.kubeconfig
+        if cfg.node and (not cfg.kubernetes or cfg.use_existing_cluster):
+            raise ValueError("a local node needs the local control plane (kubernetes=True)")
+        with ThreadPoolExecutor(1) as pool:
+            # The node's binaries and images build while the control plane starts.
+            node_setup = pool.submit(prepare_node) if cfg.node else None
+            if cfg.kubernetes:
+                if cfg.use_existing_cluster:
+                    self._kubeconfig = self._existing_kubeconfig()
+                else:
+                    self._bins = control_plane_binaries()
+                    self.control_plane = ControlPlane(self.workdir / "kube", self._bins)
+                    self.control_plane.start()
+                    self._kubeconfig = self.control_plane.kubeconfig
+            if node_setup is not None:
+                assert self.control_plane is not None
+                assert self.control_plane.pki is not None
+                assert self._kubeconfig is not None
+                self.node = Node(
+                    self.workdir / "node",
+                    self._kubeconfig,
+                    self.control_plane.pki,
+                    node_setup.result(),
+                )
+                self.node.start()
         if cfg.alertmanager:
             self.alertmanager = Alertmanager(debian_binary("alertmanager"), self.workdir / "am")
             self.alertmanager.start()
@@ -155,7 +179,8 @@ class Stack:
             return
         self._stopped = True
         errors: list[BaseException] = []
-        for component in (self.redis, self.prometheus, self.alertmanager, self.control_plane):
+        components = (self.redis, self.prometheus, self.alertmanager, self.node, self.control_plane)
+        for component in components:
             if component is None:
                 continue
             try:
@@ -207,6 +232,8 @@ class Stack:
             out["kubeconfig"] = str(self._kubeconfig)
         if self.control_plane:
             out["kube-apiserver"] = self.control_plane.api_url
+        if self.node:
+            out.update(self.node.endpoints())
         if self.prometheus:
             out["prometheus"] = self.prometheus.url
         if self.alertmanager:
