@@ -3,6 +3,9 @@
 Prometheus runs with ``--web.enable-lifecycle`` so tests can change what it scrapes
 (:meth:`Prometheus.set_scrape_configs`) and reload it without a restart. Its global
 scrape interval defaults to 1 s so a test sees a metric change within a second or two.
+:meth:`Prometheus.add_kubernetes_pods` discovers scrape targets the way Prometheus does in
+a cluster: Kubernetes service discovery (role ``pod``) against the API server, keeping
+pods annotated ``prometheus.io/scrape: "true"``.
 With ``tls`` and/or ``basic_auth`` it serves through Prometheus' own ``--web.config.file``
 (as a secured production Prometheus does), so clients must present what a real one asks.
 """
@@ -21,6 +24,64 @@ import yaml
 from crestline_dev.stack.pki import ServingPKI
 from crestline_dev.stack.ports import free_port
 from crestline_dev.stack.process import ManagedProcess
+
+
+@dataclass(frozen=True)
+class KubernetesAccess:
+    """How Prometheus reaches the API server for service discovery: URL and client TLS files."""
+
+    api_server: str
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+def kubernetes_pods_job(
+    job: str, access: KubernetesAccess, namespaces: list[str], interval: str | None = None
+) -> dict[str, Any]:
+    """A scrape job for annotated pods, found through the API server (``role: pod``).
+
+    The relabelling is the conventional one: keep pods with ``prometheus.io/scrape:
+    "true"``, scrape ``<pod IP>:<prometheus.io/port>``, and label each series with its
+    ``namespace``, ``pod`` and ``service`` (the pod's ``app`` label, the name the
+    operator's presets and the simulator use).
+    """
+    meta = "__meta_kubernetes_pod_"
+    config: dict[str, Any] = {
+        "job_name": job,
+        "kubernetes_sd_configs": [
+            {
+                "role": "pod",
+                "api_server": access.api_server,
+                "tls_config": {
+                    "ca_file": str(access.ca_file),
+                    "cert_file": str(access.cert_file),
+                    "key_file": str(access.key_file),
+                },
+                "namespaces": {"names": namespaces},
+            }
+        ],
+        "relabel_configs": [
+            {
+                "source_labels": [f"{meta}annotation_prometheus_io_scrape"],
+                "action": "keep",
+                "regex": "true",
+            },
+            {
+                "source_labels": ["__address__", f"{meta}annotation_prometheus_io_port"],
+                "action": "replace",
+                "regex": r"([^:]+)(?::\d+)?;(\d+)",
+                "replacement": "$1:$2",
+                "target_label": "__address__",
+            },
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+            {"source_labels": [f"{meta}name"], "target_label": "pod"},
+            {"source_labels": [f"{meta}label_app"], "target_label": "service"},
+        ],
+    }
+    if interval:
+        config["scrape_interval"] = interval
+    return config
 
 
 @dataclass
@@ -138,6 +199,22 @@ class Prometheus:
             job_config["scrape_interval"] = interval
         others = [c for c in self.scrape_configs if c.get("job_name") != job]
         self.set_scrape_configs([*others, job_config])
+
+    def add_kubernetes_pods(
+        self, job: str, access: KubernetesAccess, namespaces: list[str], interval: str | None = None
+    ) -> None:
+        """Add (or replace) a job scraping annotated pods found by Kubernetes SD."""
+        job_config = kubernetes_pods_job(job, access, namespaces, interval)
+        others = [c for c in self.scrape_configs if c.get("job_name") != job]
+        self.set_scrape_configs([*others, job_config])
+
+    def targets(self, job: str) -> list[dict[str, Any]]:
+        """The active targets of ``job`` as Prometheus reports them (labels, health)."""
+        resp = self._http().get(
+            f"{self.url}/api/v1/targets", params={"state": "active"}, timeout=10
+        )
+        active: list[dict[str, Any]] = resp.json()["data"]["activeTargets"]
+        return [t for t in active if t.get("labels", {}).get("job") == job]
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """Run an instant query and return the raw result vector."""
