@@ -6,7 +6,7 @@ are missing.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import Field, model_validator
 
@@ -32,36 +32,88 @@ class ScalingPolicy(ApiModel):
     period_seconds: Annotated[int, Field(gt=0, le=1800)]
 
 
-class ScalingRules(ApiModel):
-    """HPA-style behaviour for one direction."""
-
-    stabilization_window_seconds: Annotated[int, Field(ge=0, le=3600)]
-    select_policy: SelectPolicy = SelectPolicy.MAX
-    policies: Annotated[list[ScalingPolicy], Field(max_length=10)]
+NO_POLICY = (
+    "must specify at least one policy (as the HPA requires; omit policies for the defaults, "
+    "or set selectPolicy: Disabled to turn this direction off)"
+)
 
 
-def _default_up() -> ScalingRules:
-    return ScalingRules(
-        stabilization_window_seconds=0,
-        policies=[
-            ScalingPolicy(type=PolicyType.PERCENT, value=100, period_seconds=15),
-            ScalingPolicy(type=PolicyType.PODS, value=4, period_seconds=15),
-        ],
+def _policies(*policies: ScalingPolicy) -> Any:
+    """A policies field defaulting to ``policies``, with the default in the schema too."""
+    dumped: Any = [p.model_dump(by_alias=True, mode="json") for p in policies]
+    return Field(
+        default_factory=lambda: list(policies),
+        max_length=10,
+        json_schema_extra={"default": dumped},
     )
 
 
-def _default_down() -> ScalingRules:
-    return ScalingRules(
-        stabilization_window_seconds=300,
-        policies=[ScalingPolicy(type=PolicyType.PERCENT, value=100, period_seconds=15)],
+class ScalingRules(ApiModel):
+    """HPA-style behaviour for one direction; every field is optional, as in the HPA.
+
+    The HPA fills each field left out separately (``GenerateHPAScaleUpRules`` /
+    ``GenerateHPAScaleDownRules`` in kubernetes ``pkg/apis/autoscaling/v2/defaults.go``),
+    so ``scaleDown: {}`` or policies without a window are complete rules. The schema
+    carries the same defaults, so ``kubectl get -o yaml`` shows the values in force.
+    ``tolerance`` has no schema default on purpose: left out, it is ``spec.scaling.
+    tolerance`` (the HPA falls back to its controller-wide flag the same way).
+    """
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": cel(("size(self.policies) > 0", NO_POLICY))
+    }
+
+    stabilization_window_seconds: Annotated[int, Field(ge=0, le=3600)] = 0
+    select_policy: SelectPolicy = SelectPolicy.MAX
+    policies: Annotated[list[ScalingPolicy], Field(max_length=10)]
+    tolerance: Annotated[
+        float | None,
+        Field(
+            ge=0,
+            allow_inf_nan=False,
+            description=(
+                "Ratio band around the target within which this direction does not act "
+                "(the HPA's per-direction tolerance). Default: spec.scaling.tolerance."
+            ),
+        ),
+    ] = None
+
+    @model_validator(mode="after")
+    def _some_policy(self) -> Self:
+        if not self.policies:
+            raise ValueError(NO_POLICY)
+        return self
+
+
+class ScaleUpRules(ScalingRules):
+    """Scale-up rules; the HPA's defaults: no window, max(+4 pods, +100 %) per 15 s."""
+
+    stabilization_window_seconds: Annotated[int, Field(ge=0, le=3600)] = 0
+    policies: Annotated[list[ScalingPolicy], Field(max_length=10)] = _policies(
+        ScalingPolicy(type=PolicyType.PODS, value=4, period_seconds=15),
+        ScalingPolicy(type=PolicyType.PERCENT, value=100, period_seconds=15),
+    )
+
+
+class ScaleDownRules(ScalingRules):
+    """Scale-down rules; the HPA's defaults: a 300 s window, -100 % per 15 s.
+
+    (The HPA's API leaves the window unset and its controller applies the
+    ``--horizontal-pod-autoscaler-downscale-stabilization`` flag, 300 s by default;
+    crestline has no such flag, so the value in force is the schema default.)
+    """
+
+    stabilization_window_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+    policies: Annotated[list[ScalingPolicy], Field(max_length=10)] = _policies(
+        ScalingPolicy(type=PolicyType.PERCENT, value=100, period_seconds=15),
     )
 
 
 class Behavior(ApiModel):
     """Per-direction stabilization and rate limits; defaults are the HPA's."""
 
-    scale_up: ScalingRules = defaulted(_default_up)
-    scale_down: ScalingRules = defaulted(_default_down)
+    scale_up: ScaleUpRules = defaulted(ScaleUpRules)
+    scale_down: ScaleDownRules = defaulted(ScaleDownRules)
 
 
 class DemandHeadroom(ApiModel):
@@ -112,7 +164,19 @@ class ScalingSpec(ApiModel):
 
     min_replicas: Annotated[int, Field(ge=1)] = 1
     max_replicas: Annotated[int, Field(ge=1)]
-    tolerance: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    tolerance: Annotated[
+        float,
+        Field(
+            ge=0,
+            allow_inf_nan=False,
+            description=(
+                "Do nothing while a proportional objective is within this ratio of its "
+                "target (the HPA's tolerance, 0.1 = 10 %). 1 or more turns scale-down on "
+                "proportional objectives off, as in the HPA. Per direction: "
+                "behavior.scaleUp/scaleDown.tolerance."
+            ),
+        ),
+    ] = 0.1
     warmup_seconds: Annotated[
         int,
         Field(
@@ -144,3 +208,12 @@ class ScalingSpec(ApiModel):
         ):
             raise ValueError("onMetricsUnavailable.action=fallback needs fallbackReplicas")
         return self
+
+    def tolerances(self) -> tuple[float, float]:
+        """(scale-down, scale-up) tolerance in force: per direction, else the global one."""
+        down = self.behavior.scale_down.tolerance
+        up = self.behavior.scale_up.tolerance
+        return (
+            self.tolerance if down is None else down,
+            self.tolerance if up is None else up,
+        )
