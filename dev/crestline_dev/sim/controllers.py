@@ -1,7 +1,7 @@
 """Controllers for the simulated clock: crestline's core, and the baselines it must beat.
 
-* :class:`CrestlineController` runs the real decision core (:func:`crestline.policy.decide`)
-  on the readings a PerformanceSLO would get.
+* :class:`CrestlineController` is the operator's own plan step
+  (:mod:`crestline_dev.sim.operator`) on the readings a PerformanceSLO would get.
 * :class:`HpaController` is the HPA's CPU-utilization algorithm: ratio law with
   tolerance, unready (starting) pods counted as 0% usage when scaling up (as the HPA's
   replica calculator does), 300 s scale-down stabilization and the default rate
@@ -14,80 +14,35 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from crestline.api.eventday import Overrides
 from crestline.api.scaling import ScalingSpec
-from crestline.api.slo import Objective, PerformanceSLOSpec, TargetRef
 from crestline.policy.behavior import Timed
 from crestline.policy.decide import (
-    Reading,
     ScaleState,
     apply_behavior,
-    decide,
     record_scale,
-    serving_replicas,
 )
-from crestline.policy.demand import ReadingMemory
-from crestline.policy.overlay import InForce, effective
+from crestline.policy.overlay import InForce
 from crestline_dev.sim.model import ServiceModel
+from crestline_dev.sim.operator import CrestlineController, ReadingsFn, standard_readings
 from crestline_dev.sim.replay import Observation
 from crestline_dev.sim.trace import LoadTrace
 
-ReadingsFn = Callable[[Observation], Mapping[str, Reading]]
-
-
-def standard_readings(obs: Observation) -> dict[str, Reading]:
-    """Observation fields under the objective names the benchmarks use."""
-    return {
-        "p95": Reading(obs.p95),
-        "cpu": Reading(obs.utilization),
-        "errors": Reading(obs.error_ratio),
-    }
-
-
-@dataclass
-class CrestlineController:
-    """The operator's decision path: readings with demand headroom, then :func:`decide`."""
-
-    scaling: ScalingSpec
-    objectives: tuple[Objective, ...]
-    interval: float = 15.0
-    readings: ReadingsFn = standard_readings
-    state: ScaleState = field(default_factory=lambda: ScaleState(0))
-    memory: ReadingMemory | None = None
-    events: Callable[[float], list[InForce]] | None = None  # EventDays in force at t
-    baseline: int | None = None
-
-    def evaluate(self, obs: Observation) -> int:
-        state = ScaleState(obs.total, self.state.recommendations, self.state.scale_events)
-        in_force = self.events(obs.t) if self.events else []
-        self.baseline = (self.baseline or obs.total) if in_force else None
-        scaling, objectives, overlay = self.scaling, self.objectives, None
-        if in_force:
-            base = PerformanceSLOSpec(
-                target_ref=TargetRef(name="sim"), objectives=list(objectives), scaling=scaling
-            )
-            spec, overlay = effective(base, in_force, self.baseline)
-            scaling, objectives = spec.scaling, tuple(spec.objectives)
-        headroom = self.scaling.demand_headroom
-        if self.memory is None:
-            self.memory = ReadingMemory(headroom.window_seconds)
-        readings = self.memory.with_headroom(
-            self.readings(obs),
-            obs.t,
-            serving_replicas(state, obs.t, self.scaling),
-            headroom.deviations,
-        )
-        d = decide(scaling, objectives, readings, state, obs.t, overlay=overlay)
-        events = record_scale(state.scale_events, obs.t, d.desired - obs.total, self.scaling)
-        self.state = ScaleState(d.desired, d.recommendations, events)
-        return d.desired
+# crestline's controller is the operator's plan step itself (crestline_dev.sim.operator).
+__all__ = ["CrestlineController", "ReadingsFn", "standard_readings"]
 
 
 def event_window(
-    start: float, end: float, lead: float, trail: float, overrides: Overrides, name: str = "event"
+    start: float,
+    end: float,
+    *,
+    lead: float,
+    trail: float,
+    overrides: Overrides,
+    name: str = "event",
 ) -> Callable[[float], list[InForce]]:
     """An EventDay in simulated time: in force from start - lead to end + trail."""
 
@@ -148,7 +103,7 @@ class HpaController:
         )
         history = tuple(r for r in self.recommendations if r.t > obs.t - horizon)
         state = ScaleState(current, history, self.events)
-        desired, _ = apply_behavior(self.scaling, state, proposal, history, now=obs.t, notes=[])
+        desired = apply_behavior(self.scaling, state, proposal, history=history, now=obs.t).desired
         self.recommendations = (*history, Timed(obs.t, proposal))
         self.events = record_scale(self.events, obs.t, desired - current, self.scaling)
         return desired

@@ -1,30 +1,91 @@
 """From objective readings to one replica decision, with its reasons.
 
-Order of operations (each step is a function the tests exercise alone):
+Order of operations (each step is a function the tests exercise alone), the HPA's
+``reconcileAutoscaler`` with crestline's objectives:
 
-1. every objective with a reading proposes a replica count (:mod:`.laws`);
-2. the most demanding proposal wins; if any objective is unreadable the result may not
-   go below the current count (never scale down on missing or partial data), and if
-   none is readable the ``onMetricsUnavailable`` action decides (hold or fallback);
-3. clamp to ``[minReplicas, maxReplicas]``;
-4. stabilize over the recent recommendations, then apply the rate limits
-   (:mod:`.behavior`);
-5. clamp to the bounds again - bounds are the user's intent and win over rate limits.
+1. a target at 0 replicas is left alone (scaling is off, as the HPA treats it); one
+   outside ``[minReplicas, maxReplicas]`` is brought to the nearest bound at once;
+2. every objective with a usable reading proposes a replica count (:mod:`.laws`), from
+   the replicas that serve (:func:`serving_replicas`);
+3. the most demanding proposal wins; it may not go below the current count if any
+   objective is unreadable (never scale down on missing or partial data), while
+   replicas are warming up, or while an EventDay forbids it; if no objective is readable
+   the ``onMetricsUnavailable`` action decides (hold, or a fallback - never down);
+4. stabilize over the recent recommendations, then apply the rate limits and the bounds
+   (:mod:`.behavior`), saying which limit bit (:class:`Limit`).
+
+Readings. A value is what the objective's query returned: ``NaN`` or none at all is
+missing data; a negative value is not a reading of anything crestline scales on (an
+error on that objective, never a scale-down); ``+Inf`` - histogram_quantile's answer
+when the quantile lies in the top bucket - is a breach of a ``below`` objective (the
+largest there is), and for an ``above`` objective is not a number to act on. Any finite
+value, however large (1e308), is used; no arithmetic path overflows.
+
+Replicas that serve. A replica counts as serving capacity once it is past
+``warmupSeconds`` (asked for long enough ago to show in the metrics) *and* the workload
+reports it Ready (``ScaleState.ready``), whichever is fewer. The two cover different
+things: warm-up is the delay between asking and seeing a replica in the readings
+(start-up, readiness, the query window); readiness catches what warm-up cannot (a slow
+start, a crash loop, a pending pod). Replicas that do not serve count as idle when the
+readings say "up" (as the HPA counts unready pods at 0 %) and as needed when they say
+"down", so a scale-down only removes capacity the serving replicas show to be spare.
+
+History. The HPA seeds an autoscaler it has never seen with the current count, so the
+first scale-down waits a full stabilization window; an autoscaler whose recommendations
+merely expired (a quiet spell longer than the window) scales at once. ``decide`` does the
+same: ``ScaleState.recommendations`` empty means "never decided" and is seeded; once it
+has decided, the history it returns is never empty (the newest recommendation is kept
+even when expired), so callers only need to pass back what they were given.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from crestline.api.scaling import MetricsUnavailableAction, ScalingSpec
 from crestline.api.slo import Direction as ObjDirection
 from crestline.api.slo import Objective, ObjectiveKind
-from crestline.policy.behavior import Timed, scale_down_limit, scale_up_limit, stabilize
-from crestline.policy.laws import DEFAULT_SLO_LAW, SloLawParams, badness, propose
+from crestline.policy.behavior import (
+    Bounds,
+    Limit,
+    LimitReason,
+    Stabilized,
+    Timed,
+    limit_rate,
+    stabilize,
+    stabilized_reason,
+)
+from crestline.policy.laws import (
+    DEFAULT_SLO_LAW,
+    Fleet,
+    Knee,
+    SloLawParams,
+    badness,
+    learn,
+    propose,
+)
 from crestline.policy.overlay import Overlay
+
+__all__ = [
+    "Decision",
+    "Direction",
+    "Knee",
+    "Limit",
+    "LimitReason",
+    "Normalized",
+    "ObjectiveOutcome",
+    "Reading",
+    "ScaleState",
+    "Stabilized",
+    "apply_behavior",
+    "decide",
+    "record_scale",
+    "serving_replicas",
+    "warming_up",
+]
 
 
 class Direction(StrEnum):
@@ -43,7 +104,24 @@ class Reading:
 
     @property
     def ok(self) -> bool:
-        return self.value is not None and math.isfinite(self.value) and self.error is None
+        """A number to act on: no error, not missing or NaN, not negative.
+
+        ``+Inf`` is ok (a breach for ``below`` objectives, see the module docstring).
+        """
+        return self.problem is None
+
+    @property
+    def problem(self) -> str | None:
+        """Why this reading is not a number to act on, or None."""
+        if self.error is not None:
+            return self.error
+        if self.value is None:
+            return "no value"
+        if math.isnan(self.value):
+            return "value is NaN (no data)"
+        if self.value < 0:
+            return f"value {self.value:g} is negative, not a valid reading"
+        return None
 
 
 @dataclass(frozen=True)
@@ -60,11 +138,21 @@ class ObjectiveOutcome:
 
 @dataclass(frozen=True)
 class ScaleState:
-    """What the decision needs to know besides readings: now's replicas and recent history."""
+    """What the decision needs to know besides readings: now's replicas and recent history.
+
+    ``current``: the target's desired replica count (its scale subresource); ``ready``:
+    the pods the workload reports Ready, if known (None: assume all serve once warm);
+    ``recommendations`` and ``knees``: what the previous :class:`Decision` returned;
+    ``scale_events``: from :func:`record_scale`; ``had_history``: this SLO has been
+    decided on before (so empty ``recommendations`` means "expired", not "new").
+    """
 
     current: int
     recommendations: tuple[Timed, ...] = ()
     scale_events: tuple[Timed, ...] = ()
+    ready: int | None = None
+    knees: tuple[Knee, ...] = ()
+    had_history: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,8 +164,10 @@ class Decision:
     objectives: tuple[ObjectiveOutcome, ...]
     metrics_complete: bool
     metrics_available: bool
-    limited: str | None = None
-    recommendations: tuple[Timed, ...] = field(default=())
+    limit: Limit | None = None
+    recommendations: tuple[Timed, ...] = ()
+    stabilized: Stabilized | None = None
+    knees: tuple[Knee, ...] = ()
 
     @property
     def direction(self) -> Direction:
@@ -93,56 +183,56 @@ class Decision:
         rated = [o for o in self.objectives if o.ratio is not None]
         return max(rated, key=lambda o: o.ratio or 0.0) if rated else None
 
+    @property
+    def limited(self) -> str | None:
+        """Deprecated: ``limit.message``. Kept while callers move to :attr:`limit`."""
+        return self.limit.message if self.limit is not None else None
+
 
 def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
+def _ratio(obj: Objective, reading: Reading) -> tuple[float | None, str | None]:
+    """The objective's badness from a reading, or why there is none (module docstring)."""
+    problem = reading.problem
+    if problem is not None:
+        return None, problem
+    assert reading.value is not None
+    direction = obj.effective_direction
+    if math.isinf(reading.value) and direction is not ObjDirection.BELOW:
+        return None, "value is +Inf, not a number an 'above' objective can meet"
+    return badness(reading.value, obj.target, direction), None
+
+
 def _evaluate(
-    objectives: Sequence[Objective],
-    readings: Mapping[str, Reading],
-    *,
-    serving: int,
-    tolerance: float,
-    law: SloLawParams,
-) -> list[ObjectiveOutcome]:
-    outcomes = []
-    for obj in objectives:
-        reading = readings.get(obj.name, Reading(None, "no reading"))
-        kind, direction = obj.effective_kind, obj.effective_direction
-        if not reading.ok:
-            error = reading.error or f"value {reading.value} is not a number"
-            outcomes.append(
-                ObjectiveOutcome(
-                    obj.name, kind.value, direction.value, obj.target, None, None, None, error
-                )
-            )
-            continue
-        assert reading.value is not None
-        ratio = badness(reading.value, obj.target, direction)
-        proposal = propose(kind, serving, ratio, tolerance, law)
-        if (
-            kind is ObjectiveKind.PROPORTIONAL
-            and direction is ObjDirection.BELOW
-            and reading.headroom_value is not None
-            and reading.headroom_value > reading.value
-        ):
-            # Size for recent bursts too (policy.demand); this only ever adds replicas.
-            burst = badness(reading.headroom_value, obj.target, direction)
-            proposal = max(proposal, propose(kind, serving, burst, tolerance, law))
-        outcomes.append(
-            ObjectiveOutcome(
-                obj.name,
-                kind.value,
-                direction.value,
-                obj.target,
-                reading.value,
-                ratio,
-                proposal,
-                None,
-            )
+    obj: Objective, reading: Reading, fleet: Fleet, knee: Knee | None
+) -> ObjectiveOutcome:
+    kind, direction = obj.effective_kind, obj.effective_direction
+    ratio, error = _ratio(obj, reading)
+    if ratio is None:
+        return ObjectiveOutcome(
+            obj.name, kind.value, direction.value, obj.target, None, None, None, error
         )
-    return outcomes
+
+    def proposal(r: float) -> int:
+        return propose(kind, fleet, r, knee)
+
+    value = proposal(ratio)
+    headroom = reading.headroom_value
+    if (
+        kind is ObjectiveKind.PROPORTIONAL
+        and direction is ObjDirection.BELOW
+        and headroom is not None
+        and math.isfinite(headroom)
+        and reading.value is not None
+        and headroom > reading.value
+    ):
+        # Size for recent bursts too (policy.demand); this only ever adds replicas.
+        value = max(value, proposal(badness(headroom, obj.target, direction)))
+    return ObjectiveOutcome(
+        obj.name, kind.value, direction.value, obj.target, reading.value, ratio, value, None
+    )
 
 
 def _describe(o: ObjectiveOutcome) -> str:
@@ -171,21 +261,31 @@ def _on_outage(scaling: ScalingSpec, current: int) -> tuple[int, str]:
     return min(max(target, scaling.min_replicas), scaling.max_replicas), why
 
 
+@dataclass(frozen=True)
+class Normalized:
+    """The behaviour step's result: the count to set and what shaped it."""
+
+    desired: int
+    stabilized: int
+    limit: Limit | None
+    stabilization: Stabilized | None
+
+
 def apply_behavior(
     scaling: ScalingSpec,
     state: ScaleState,
     recommended: int,
-    history: tuple[Timed, ...],
     *,
+    history: Sequence[Timed],
     now: float,
-    notes: list[str],
-) -> tuple[int, str | None]:
-    """Stabilize, then rate-limit, then bound ``recommended``; returns (desired, limited).
+) -> Normalized:
+    """Stabilize, then rate-limit and bound ``recommended`` (the HPA's behaviour step).
 
-    The HPA's own behaviour step, also used as such by the HPA baseline in crestline_dev.sim.
+    ``history``: the recommendations before ``now``. Also used as such by the HPA
+    baseline in crestline_dev.sim.
     """
     behavior, current = scaling.behavior, state.current
-    desired = stabilize(
+    stable = stabilize(
         current,
         recommended,
         history,
@@ -193,24 +293,64 @@ def apply_behavior(
         up_window=behavior.scale_up.stabilization_window_seconds,
         down_window=behavior.scale_down.stabilization_window_seconds,
     )
-    if desired != recommended:
-        notes.append(f"stabilization window holds at {desired}")
-    limited = None
-    if desired > current:
-        cap = scale_up_limit(current, behavior.scale_up, state.scale_events, now)
-        if desired > cap:
-            limited = f"scale-up rate limit allows {cap} now"
-            notes.append(f"rate limit -> {cap}")
-            desired = cap
-    elif desired < current:
-        floor = scale_down_limit(current, behavior.scale_down, state.scale_events, now)
-        if desired < floor:
-            notes.append(f"scale-down rate limit -> {floor}")
-            desired = floor
-    return min(max(desired, scaling.min_replicas), scaling.max_replicas), limited
+    bounds = Bounds(
+        scaling.min_replicas, scaling.max_replicas, behavior.scale_up, behavior.scale_down
+    )
+    desired, limit = limit_rate(current, stable, bounds, events=state.scale_events, now=now)
+    return Normalized(desired, stable, limit, stabilized_reason(current, recommended, stable))
 
 
-def decide(
+def _horizon(scaling: ScalingSpec) -> float:
+    return max(
+        scaling.behavior.scale_up.stabilization_window_seconds,
+        scaling.behavior.scale_down.stabilization_window_seconds,
+    )
+
+
+def _history(state: ScaleState, scaling: ScalingSpec, now: float) -> tuple[Timed, ...]:
+    """Recommendations still inside a window; never empty once there was one (see above)."""
+    kept = tuple(r for r in state.recommendations if r.t > now - _horizon(scaling))
+    if kept or not state.recommendations:
+        return kept
+    return (max(state.recommendations, key=lambda r: r.t),)
+
+
+def _out_of_bounds(scaling: ScalingSpec, current: int) -> tuple[int, Limit] | None:
+    """The HPA's first check: a count outside the bounds goes to the nearest bound now."""
+    lo, hi = scaling.min_replicas, scaling.max_replicas
+    if current > hi:
+        message = f"{current} replicas are above maxReplicas {hi}"
+        return hi, Limit(LimitReason.TOO_MANY_REPLICAS, message)
+    if current < lo:
+        return lo, Limit(
+            LimitReason.TOO_FEW_REPLICAS, f"{current} replicas are below minReplicas {lo}"
+        )
+    return None
+
+
+def _knees(
+    objectives: Sequence[Objective],
+    outcomes: Sequence[ObjectiveOutcome],
+    state: ScaleState,
+    *,
+    fleet: Fleet,
+    now: float,
+) -> tuple[Knee, ...]:
+    """The SLO law's knee memory after this evaluation (one per SLO objective at most)."""
+    known = {k.objective: k for k in state.knees}
+    out = []
+    for obj, outcome in zip(objectives, outcomes, strict=True):
+        if obj.effective_kind is not ObjectiveKind.SLO:
+            continue
+        knee = known.get(obj.name)
+        if outcome.ratio is not None:
+            knee = learn(knee, obj.name, fleet=fleet, ratio=outcome.ratio, now=now)
+        if knee is not None:
+            out.append(knee)
+    return tuple(out)
+
+
+def decide(  # noqa: PLR0913, PLR0917 - the interface the plan step and the simulator call
     scaling: ScalingSpec,
     objectives: Sequence[Objective],
     readings: Mapping[str, Reading],
@@ -226,64 +366,135 @@ def decide(
     :mod:`crestline.policy.overlay`): no scale-down.
     """
     current = state.current
-    lo, hi = scaling.min_replicas, scaling.max_replicas
-    in_flight = warming_up(state.scale_events, now, scaling.warmup_seconds)
-    serving = serving_replicas(state, now, scaling)
+    fleet = Fleet(current, serving_replicas(state, now, scaling), scaling.tolerances(), law)
+    knees = {k.objective: k for k in state.knees}
     outcomes = tuple(
-        _evaluate(
-            objectives,
-            readings,
-            serving=serving,
-            tolerance=scaling.tolerance,
-            law=law,
-        )
+        _evaluate(obj, readings.get(obj.name, _MISSING), fleet, knees.get(obj.name))
+        for obj in objectives
     )
     proposals = [o.proposal for o in outcomes if o.proposal is not None]
     complete = len(proposals) == len(outcomes)
     described = "; ".join(_describe(o) for o in outcomes)
-    horizon = max(
-        scaling.behavior.scale_up.stabilization_window_seconds,
-        scaling.behavior.scale_down.stabilization_window_seconds,
-    )
-    history = tuple(r for r in state.recommendations if r.t > now - horizon)
+    history = _history(state, scaling, now)
+    if not history and not state.had_history:
+        # Never decided before: as if the current count had been recommended just now
+        # (the HPA's recordInitialRecommendation, whatever the metrics say), so a first
+        # scale-down waits a full window.
+        history = (Timed(now, current),)
+    base = _Partial(current, outcomes, complete, history, state.knees)
 
+    if current == 0:
+        why = "the target is at 0 replicas: scaling is off until it has some (as the HPA)"
+        return base.done(0, 0, f"{why}: {described}", available=bool(proposals))
+    bounded = _out_of_bounds(scaling, current)
     if not proposals:
         desired, why = _on_outage(scaling, current)
-        return Decision(
-            current, desired, desired, f"{why}: {described}", outcomes, False, False, None, history
+        limit = bounded[1] if bounded else None
+        return base.done(desired, desired, f"{why}: {described}", available=False, limit=limit)
+
+    learned = _knees(objectives, outcomes, state, fleet=fleet, now=now)
+    combined = max(proposals)
+    in_flight = warming_up(state.scale_events, now, scaling.warmup_seconds)
+    notes, hold = _holds(combined, fleet, in_flight=in_flight, complete=complete, overlay=overlay)
+    if hold:
+        combined = current
+    recommended = min(max(combined, scaling.min_replicas), scaling.max_replicas)
+    reason = f"{described}; most demanding {combined}"
+    base = _Partial(current, outcomes, complete, history, learned)
+
+    if bounded is not None:
+        desired, limit = bounded
+        return base.done(
+            recommended,
+            desired,
+            _join(reason, [*notes, f"{limit.reason}: {limit.message}"]),
+            limit=limit,
         )
 
-    if not history:
-        # No memory (a new SLO, or history lost): behave as if the current count had been
-        # recommended just now, so the first scale-down waits a full stabilization window.
-        history = (Timed(now, current),)
-    combined = max(proposals)
+    step = apply_behavior(scaling, state, combined, history=history, now=now)
+    if step.stabilization is not None:
+        held = "lowest" if step.stabilization is Stabilized.SCALE_UP_STABILIZED else "highest"
+        notes.append(f"{step.stabilization}: the {held} recent recommendation is {step.stabilized}")
+    if step.limit is not None:
+        notes.append(f"{step.limit.reason}: {step.limit.message}")
+    return _Partial(current, outcomes, complete, (*history, Timed(now, combined)), learned).done(
+        recommended,
+        step.desired,
+        _join(reason, notes),
+        limit=step.limit,
+        stabilized=step.stabilization,
+    )
+
+
+_MISSING = Reading(None, "no reading")
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """What every branch of :func:`decide` returns alike."""
+
+    current: int
+    outcomes: tuple[ObjectiveOutcome, ...]
+    complete: bool
+    history: tuple[Timed, ...]
+    knees: tuple[Knee, ...]
+
+    def done(
+        self,
+        recommended: int,
+        desired: int,
+        reason: str,
+        *,
+        available: bool = True,
+        limit: Limit | None = None,
+        stabilized: Stabilized | None = None,
+    ) -> Decision:
+        return Decision(
+            current=self.current,
+            recommended=recommended,
+            desired=desired,
+            reason=reason,
+            objectives=self.outcomes,
+            metrics_complete=self.complete and available,
+            metrics_available=available,
+            limit=limit,
+            recommendations=self.history,
+            stabilized=stabilized,
+            knees=self.knees,
+        )
+
+
+def _join(reason: str, notes: list[str]) -> str:
+    return reason + "".join(f"; {n}" for n in notes)
+
+
+def _holds(
+    combined: int,
+    fleet: Fleet,
+    *,
+    in_flight: int,
+    complete: bool,
+    overlay: Overlay | None,
+) -> tuple[list[str], bool]:
+    """Notes on the fleet, and whether the recommendation may not go below the current count."""
+    current = fleet.current
+    unready = max(0, current - in_flight - fleet.serving)
     notes = []
-    if overlay is not None and overlay.no_scale_down and combined < current:
-        notes.append(f"event {', '.join(overlay.events)}: no scale-down")
-        combined = current
     if in_flight:
         notes.append(f"{in_flight} replica(s) still warming up, counted as not serving")
-    if not complete and combined < current:
-        combined = current
-        notes.append("partial metrics: no scale-down")
-    elif in_flight and combined < current:
+    if unready:
+        notes.append(f"{unready} replica(s) not Ready, counted as not serving")
+    if combined >= current:
+        return notes, False
+    holds = []
+    if overlay is not None and overlay.no_scale_down:
+        holds.append(f"event {', '.join(overlay.events)}: no scale-down")
+    if not complete:
+        holds.append("partial metrics: no scale-down")
+    if in_flight:
         # Readings predate the new replicas: they cannot justify removing any.
-        combined = current
-    recommended = min(max(combined, lo), hi)
-    if combined < lo:
-        notes.append(f"minReplicas {lo}")
-    desired, limited = apply_behavior(scaling, state, recommended, history, now=now, notes=notes)
-    if combined > hi:
-        limited = f"maxReplicas {hi} caps the recommendation of {combined}"
-
-    reason = f"{described}; most demanding {combined}"
-    if notes:
-        reason += "; " + "; ".join(notes)
-    new_history = (*history, Timed(now, recommended))
-    return Decision(
-        current, recommended, desired, reason, outcomes, complete, True, limited, new_history
-    )
+        holds.append("no scale-down while replicas warm up")
+    return notes + holds, bool(holds)
 
 
 def warming_up(events: Sequence[Timed], now: float, warmup_seconds: float) -> int:
@@ -298,8 +509,9 @@ def warming_up(events: Sequence[Timed], now: float, warmup_seconds: float) -> in
 
 
 def serving_replicas(state: ScaleState, now: float, scaling: ScalingSpec) -> int:
-    """Replicas whose capacity the current readings reflect (current minus warming up)."""
-    return max(state.current - warming_up(state.scale_events, now, scaling.warmup_seconds), 0)
+    """Replicas whose capacity the readings reflect: past warm-up, and Ready if known."""
+    warm = max(state.current - warming_up(state.scale_events, now, scaling.warmup_seconds), 0)
+    return warm if state.ready is None else max(0, min(warm, state.ready))
 
 
 def record_scale(

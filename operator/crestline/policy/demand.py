@@ -10,6 +10,7 @@ in advance. The benchmark (benchmarks/RESULTS.md) compares both.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,13 +24,24 @@ def headroom_value(
     """The value to size for: current demand, or mean + k*stddev of recent demand if higher.
 
     ``samples`` are (t, value, serving replicas); demand is value * serving. The result is
-    expressed per currently serving replica, like ``value``.
+    expressed per currently serving replica, like ``value``. Samples that are not finite
+    numbers are left out, and the arithmetic is done relative to the largest demand, so
+    no value (1e308 included) overflows; if the answer itself is not finite, ``value``.
     """
-    if deviations <= 0 or serving <= 0 or len(samples) < 3:
+    if deviations <= 0 or serving <= 0 or not math.isfinite(value):
         return value
-    demand = [v * s for _, v, s in samples]
-    high = statistics.fmean(demand) + deviations * statistics.pstdev(demand)
-    return max(value * serving, high) / serving
+    demand = [v * s for _, v, s in samples if math.isfinite(v)]
+    demand = [d for d in demand if math.isfinite(d)]
+    if len(demand) < 3:
+        return value
+    scale = max(abs(d) for d in demand)
+    if scale == 0:
+        return value
+    relative = [d / scale for d in demand]
+    high = (statistics.fmean(relative) + deviations * statistics.pstdev(relative)) * (
+        scale / serving
+    )
+    return max(value, high) if math.isfinite(high) else value
 
 
 @dataclass
@@ -47,7 +59,7 @@ class ReadingMemory:
         for name, reading in readings.items():
             points = self.samples.setdefault(name, [])
             points[:] = [p for p in points if p[0] > now - self.window_seconds]
-            if not reading.ok or reading.value is None:
+            if not reading.ok or reading.value is None or not math.isfinite(reading.value):
                 out[name] = reading
                 continue
             points.append((now, reading.value, serving))

@@ -1,61 +1,115 @@
 """Per-objective control laws: from one reading to a replica proposal.
 
-Two laws, because objectives respond to replicas in two different ways.
+Two laws, because objectives respond to replicas in two different ways. Both size from
+the replicas that *serve* (the readings reflect them; see ``serving_replicas`` in
+:mod:`.decide`), and both treat replicas that do not serve yet the way the HPA treats
+unready pods: on the way up they count as idle, on the way down they count as needed,
+so they are never the reason for removing capacity.
 
 **Proportional** (the HPA ratio law). A per-pod utilization ``u`` scales as
 ``1/replicas`` for a fixed load, so the replica count that brings it to its target is
-``ceil(current * u / target)``. Within ``tolerance`` of the target nothing changes, which
-keeps noise from causing flapping.
+``ceil(serving * u / target)``. Inside the tolerance band
+``[1 - tolerance_down, 1 + tolerance_up]`` (both edges inside, as the HPA's
+``isWithin``) nothing changes, which keeps noise from causing flapping. The HPA compares
+exact ratios of integer milli-values, so a reading that is the target times 1.1 is *on*
+the edge; crestline's readings are floats from PromQL, so a ratio within a relative
+1e-9 of an edge counts as on it, and a ceiling within 1e-9 of an integer is that integer.
 
-**SLO** (latency, error ratio). These are *not* proportional: a queueing system's latency
-is nearly flat while utilization is low and explodes near saturation. Scaling by the
-latency ratio would be far too timid in the flat region and wildly excessive near
-saturation, so the law is built from three regions of the badness ratio ``r``
-(``value/target`` for ``below`` objectives; > 1 means violating):
+**SLO** (latency, error ratio). These are not proportional: a queue's latency is nearly
+flat while utilization is low and explodes near saturation, and an error ratio is zero
+until it is not. Such a signal says clearly when capacity is *missing*, but almost
+nothing about how much is *spare*: a p95 at a third of its target may be a fleet at 10 %
+utilization or one at 90 % whose service is fast. A law that shrinks the fleet whenever
+latency looks low therefore walks it into saturation, gets a breach, grows, and does it
+again (a limit cycle). This law is built from three facts instead:
 
-* ``r > 1`` - breach (any: the target is a limit, so ``tolerance`` does not apply):
-  grow by ``min(sqrt(r), maxUpFactor)`` and by at least one pod. The step grows with
-  the breach, so the law reacts within one evaluation; the square root damps it
-  because near saturation latency overstates the missing capacity (at 2x the target
-  p95 the simulated M/M/4 fleet needs ~12% more replicas, not 100%), and the cap keeps a latency
-  spike caused by something other than load (a slow dependency) from multiplying the
-  fleet. Replicas still starting are not counted (``warmupSeconds`` in decide), so a
-  breach that persists while they start is not answered twice.
-* ``r < scaleDownBelow`` (default 0.8) - comfortably good: shrink by a small fixed step
-  (10%). Latency says little about *how much* capacity is spare, so the law only
-  probes gently; any proportional objective and the scale-down stabilization window
-  (the max of recent recommendations) further slow the descent.
-* otherwise - hold. The dead band ``[scaleDownBelow, 1]`` is the hysteresis that
-  prevents oscillation: a 10% shrink raises per-pod load by ~11%, which moves a system
-  sitting below 0.8 of its latency target to at most about the target unless it was
-  already near saturation (then it would not have been below 0.8); and a scale-up that
-  overshoots lands in the band and stays. The replay benchmark (benchmarks/) is where
-  these constants were chosen.
+* **Breach** (``r > 1``, ``r`` the badness ``value/target``, or ``target/value`` for
+  ``above`` objectives). The target is a limit, so any breach acts, tolerance or not:
+  grow the serving fleet by ``min(sqrt(r), maxUpFactor)`` and by at least one pod. The
+  square root is the size of the missing capacity for a queue whose unloaded latency is
+  about half its target (M/M/1: a breach of ``r`` needs ``(1 - a/r)/(1 - a)`` more
+  capacity at unloaded/target ratio ``a``; ``a = 1/2`` gives nearly ``sqrt(r)``); a
+  larger miss is corrected at the next evaluation, a smaller one by the probe below.
+  ``maxUpFactor`` 2 is the HPA's own default rate (+100 % per period), so a latency spike
+  from something other than load (a slow dependency) cannot multiply the fleet faster
+  than an HPA would. An unreadable top bucket (``+Inf``) is the largest breach.
+* **Knee memory.** A breach at ``n`` serving replicas proves ``n`` too small for the
+  demand of the moment. The law remembers the largest such ``n`` (the *floor*) and
+  never probes down to it again; a breach while the fleet is at or below the floor
+  grows it straight to ``floor + 1``. The floor is forgotten when demand has evidently
+  fallen: the first settled reading after the breach, at ``N > floor`` serving replicas,
+  is the *reference*; a later reading with at most ``N`` replicas that is lower than
+  ``scaleDownBelow`` times the reference can only come from less demand (or a faster
+  service), because fewer replicas under the same demand never read lower. Steady
+  demand never produces that evidence, so the fleet settles at ``floor + 1`` and stays
+  (no limit cycle); falling demand does, and the probe resumes. (Noise of more than
+  ``1 - scaleDownBelow`` of the reading can fake the evidence; one more probe follows.)
+* **Probe down** (``r < scaleDownBelow``, default 0.8). Latency cannot say how much
+  capacity is spare, so the law only probes: to ``ceil(scaleDownBelow * n)`` replicas,
+  which raises the load per replica by at most ``1/scaleDownBelow`` (25 %). A reading
+  below 0.8 of the target then stays below it wherever latency grows no faster than the
+  load per replica (an M/M/1 replica below 44 % utilization; multi-worker replicas much
+  further); beyond that a probe may breach once, and the knee memory makes it the last
+  time at that demand. A fleet of fewer than ``1/(1 - scaleDownBelow)`` = 5 replicas is
+  not shrunk on latency alone - one replica is more than a fifth of it; a proportional
+  objective or ``minReplicas`` decides there. The scale-down stabilization window paces
+  the probes, so a probe's effect is measured before the next one.
+* otherwise (``scaleDownBelow <= r <= 1``) - hold: the hysteresis band that a probe
+  lands in.
+
+These constants come from the objective (``r``), from queueing (the probe's bound, the
+square root) and from the HPA's defaults (the growth cap); none was fitted to a trace.
+``tests/unit/test_slo_law_closed_loop.py`` closes the loop over a grid of loads,
+targets and fleet sizes against M/M/1 and M/M/c replicas with a start-up delay.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crestline.api.slo import Direction, ObjectiveKind
+
+#: The most replicas a proposal may ask for (the HPA clamps to int32 the same way); a
+#: reading of 1e308 proposes this rather than overflowing.
+MAX_PROPOSAL = 2**31 - 1
+
+#: A ratio within this relative distance of a tolerance edge is on the edge.
+EDGE = 1e-9
 
 
 @dataclass(frozen=True)
 class SloLawParams:
-    """Tuning of the SLO law; defaults are what the benchmark validates."""
+    """The SLO law's two constants (see the module docstring for where they come from)."""
 
     scale_down_below: float = 0.8
     max_up_factor: float = 2.0
-    down_step: float = 0.1
-    up_gain: float = 0.5
 
 
 DEFAULT_SLO_LAW = SloLawParams()
 
 
+@dataclass(frozen=True)
+class Knee:
+    """What the SLO law learned about one objective (see "Knee memory" above).
+
+    ``floor``: the largest serving count seen breaching the objective; ``since``: when the
+    floor was last raised; ``reference``: (serving count, badness) of the first settled
+    reading above the floor after that, the baseline for "demand has fallen".
+    """
+
+    objective: str
+    floor: int
+    since: float
+    reference: tuple[int, float] | None = None
+
+
 def badness(value: float, target: float, direction: Direction) -> float:
-    """How far a reading is from good: 1 at target, > 1 violating, < 1 with headroom."""
+    """How far a reading is from good: 1 at target, > 1 violating, < 1 with headroom.
+
+    ``value`` is non-negative (see ``decide``); an ``above`` objective at 0 is infinitely
+    bad. Never raises: huge values give ``inf``.
+    """
     if direction is Direction.BELOW:
         return value / target
     if value <= 0:
@@ -63,47 +117,108 @@ def badness(value: float, target: float, direction: Direction) -> float:
     return target / value
 
 
-def _ceil(x: float) -> int:
-    # Guard against float noise such as 3.0000000000000004 -> 4.
-    return math.ceil(round(x, 9))
+def ceil_replicas(x: float) -> int:
+    """``ceil`` for replica counts: float noise ignored, capped at :data:`MAX_PROPOSAL`."""
+    if math.isnan(x):
+        raise ValueError("replica count is NaN")
+    if x >= MAX_PROPOSAL:
+        return MAX_PROPOSAL
+    return max(0, math.ceil(round(x, 9)))
 
 
-def proportional_proposal(current: int, ratio: float, tolerance: float) -> int:
-    """HPA ratio law: hold within tolerance, else ``ceil(current * ratio)``."""
-    if abs(ratio - 1.0) <= tolerance:
-        return current
-    if current == 0:
-        return 1 if ratio > 1 else 0
-    return _ceil(current * ratio)
+def within(ratio: float, tolerances: tuple[float, float]) -> bool:
+    """The HPA's ``isWithin``: ``1 - down <= ratio <= 1 + up``, both edges inside."""
+    down, up = tolerances
+    return (1.0 - down) * (1.0 - EDGE) <= ratio <= (1.0 + up) * (1.0 + EDGE)
 
 
-def slo_proposal(
-    current: int, ratio: float, tolerance: float, params: SloLawParams = DEFAULT_SLO_LAW
-) -> int:
-    """Breach-driven law with a hysteresis band (see the module docstring).
+@dataclass(frozen=True)
+class Fleet:
+    """The fleet as the laws see it: replicas asked for, replicas serving, the settings."""
 
-    ``tolerance`` is deliberately unused: it exists to keep noisy *utilization* from
-    causing flapping, while an SLO target is a limit, so any breach is acted on.
+    current: int
+    serving: int
+    tolerances: tuple[float, float] = (0.1, 0.1)  # (scale-down, scale-up)
+    law: SloLawParams = DEFAULT_SLO_LAW
+
+    @property
+    def settled(self) -> bool:
+        """Every replica serves: a reading is the whole fleet's own."""
+        return self.serving >= self.current
+
+
+def proportional_proposal(fleet: Fleet, ratio: float) -> int:
+    """HPA ratio law over the serving replicas (see the module docstring).
+
+    With every replica serving: hold inside the tolerance band, else
+    ``ceil(serving * ratio)``. With some not serving, as the HPA's replica calculator
+    does for unready pods on the way up: count them as idle, and hold unless the ratio
+    recomputed that way still says "up" beyond the tolerance. On the way down crestline
+    counts them at the target instead (the HPA's rule for pods without metrics), so only
+    spare capacity the serving replicas show is removed.
     """
-    del tolerance
+    current, serving, tolerances = fleet.current, fleet.serving, fleet.tolerances
+    if current <= 0:
+        return 0
+    if serving >= current:
+        return current if within(ratio, tolerances) else ceil_replicas(ratio * serving)
+    idle = current - serving
     if ratio > 1.0:
-        factor = min(ratio**params.up_gain, params.max_up_factor)
-        return max(current + 1, _ceil(current * factor))
+        diluted = ratio * serving / current
+        if diluted < 1.0 or within(diluted, tolerances):
+            return current
+        return ceil_replicas(ratio * serving)
+    at_target = (ratio * serving + idle) / current
+    if within(at_target, tolerances):
+        return current
+    return min(current, ceil_replicas(ratio * serving) + idle)
+
+
+def slo_proposal(fleet: Fleet, ratio: float, knee: Knee | None = None) -> int:
+    """Breach-driven law with knee memory and a bounded probe (see the module docstring)."""
+    current, serving, params = fleet.current, fleet.serving, fleet.law
+    if ratio > 1.0:
+        growth = params.max_up_factor if math.isinf(ratio) else math.sqrt(ratio)
+        up = max(serving + 1, ceil_replicas(serving * min(growth, params.max_up_factor)))
+        if knee is not None and knee.floor >= serving:
+            up = max(up, knee.floor + 1)
+        return max(current, up)
     if ratio < params.scale_down_below:
-        return max(0, min(current - 1, math.floor(current * (1.0 - params.down_step))))
+        probe = ceil_replicas(params.scale_down_below * serving)
+        if knee is not None:
+            probe = max(probe, knee.floor + 1)
+        if probe >= serving:
+            return current
+        return min(current, probe + (current - serving))
     return current
 
 
-def propose(
-    kind: ObjectiveKind,
-    current: int,
-    ratio: float,
-    tolerance: float,
-    params: SloLawParams = DEFAULT_SLO_LAW,
-) -> int:
+def learn(
+    knee: Knee | None, objective: str, *, fleet: Fleet, ratio: float, now: float
+) -> Knee | None:
+    """The knee memory after one reading of ``objective`` (see the module docstring).
+
+    Only a settled fleet's readings (every replica serving) become or test the reference.
+    """
+    serving = fleet.serving
+    if ratio > 1.0:
+        if serving > 0 and (knee is None or serving > knee.floor):
+            return Knee(objective, serving, now)
+        return knee
+    if knee is None or not fleet.settled:
+        return knee
+    if knee.reference is None:
+        if serving > knee.floor:
+            return replace(knee, reference=(serving, ratio))
+        return knee
+    ref_serving, ref_ratio = knee.reference
+    if serving <= ref_serving and ratio < fleet.law.scale_down_below * ref_ratio:
+        return None
+    return knee
+
+
+def propose(kind: ObjectiveKind, fleet: Fleet, ratio: float, knee: Knee | None = None) -> int:
     """The proposal of one objective of ``kind`` with badness ``ratio``."""
-    if math.isinf(ratio):
-        return max(current + 1, _ceil(current * params.max_up_factor))
     if kind is ObjectiveKind.PROPORTIONAL:
-        return proportional_proposal(current, ratio, tolerance)
-    return slo_proposal(current, ratio, tolerance, params)
+        return proportional_proposal(fleet, ratio)
+    return slo_proposal(fleet, ratio, knee)
