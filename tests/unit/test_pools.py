@@ -5,17 +5,35 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crestline.policy.pools import PoolLimits, surge
+from crestline.api.slo import PoolSpec
+from crestline.policy.pools import max_replicas, pool_cap, pool_size, pods_in_rollout, surge
+
+
+def _pool(budget: int, reserve: int, lo: int, hi: int) -> PoolSpec:
+    return PoolSpec.model_validate(
+        {
+            "name": "db",
+            "budget": budget,
+            "reservePercent": reserve,
+            "minPerPod": lo,
+            "maxPerPod": hi,
+            "configMap": {"name": "db-pool", "key": "size"},
+        }
+    )
 
 
 def test_the_product_example() -> None:
     # 40 pods x pool 20 = 800 connections against a database that allows 500.
-    pool = PoolLimits(budget=500, reserve_percent=10, min_per_pod=5, max_per_pod=20)
-    assert pool.usable == 450
-    assert pool.per_pod(40, "25%") == 9  # 450 // 50 pods during a rollout
-    assert pool.per_pod(10, "25%") == 20  # capped at maxPerPod
-    assert pool.max_replicas("25%", 200) == 72  # 72 + 18 surge = 90 pods x 5 = 450
-    assert pool.per_pod(73, "25%") == 0
+    pool = _pool(500, 10, 5, 20)
+    assert pool_size(pool, 40, "25%").usable == 450
+    assert pool_size(pool, 40, "25%").per_pod == 9  # 450 // 50 pods during a rollout
+    assert pool_size(pool, 10, "25%").per_pod == 20  # capped at maxPerPod
+    assert max_replicas(pool, "25%", 200) == 72  # 72 + 18 surge = 90 pods x 5 = 450
+    assert not pool_size(pool, 73, "25%").fits
+    cap = pool_cap([pool], "25%", 200)
+    assert cap is not None
+    assert cap.max_replicas == 72
+    assert "serves at most 72 replicas" in cap.message
 
 
 def test_surge() -> None:
@@ -24,33 +42,50 @@ def test_surge() -> None:
     assert surge(0, "25%") == 0
 
 
-limits = st.builds(
-    PoolLimits,
-    budget=st.integers(1, 5000),
-    reserve_percent=st.integers(0, 90),
-    min_per_pod=st.integers(1, 20),
-    max_per_pod=st.integers(20, 100),
+def test_a_budget_too_small_for_one_replica_is_never_exceeded() -> None:
+    pool = _pool(10, 0, 8, 20)  # 1 replica + 1 surge pod x 8 = 16 > 10
+    size = pool_size(pool, 1, "25%")
+    assert size.per_pod * pods_in_rollout(1, "25%") <= 10
+    assert not size.fits
+    cap = pool_cap([pool], "25%", 10)
+    assert cap is not None
+    assert cap.max_replicas == 1  # never scaled to zero for a budget
+    assert "cannot give even one replica" in cap.message
+
+
+def test_max_replicas_is_fast_whatever_the_upper_bound() -> None:
+    pool = _pool(10_000_000, 0, 1, 100)
+    assert max_replicas(pool, "25%", 2**31 - 1) == 8_000_000
+
+
+pools = st.builds(
+    _pool,
+    st.integers(1, 5000),
+    st.integers(0, 90),
+    st.integers(1, 20),
+    st.integers(20, 100),
 )
 surges = st.one_of(st.integers(0, 5), st.sampled_from(["0%", "10%", "25%", "50%", "100%"]))
 
 
-@given(limits, st.integers(1, 300), surges)
+@given(pools, st.integers(1, 300), surges)
 def test_invariant_per_pod_times_rollout_pods_within_budget(
-    pool: PoolLimits, replicas: int, max_surge: int | str
+    pool: PoolSpec, replicas: int, max_surge: int | str
 ) -> None:
-    size = pool.per_pod(replicas, max_surge)
+    size = pool_size(pool, replicas, max_surge)
     pods = replicas + surge(replicas, max_surge)
-    assert size * pods <= pool.usable
-    assert size == 0 or pool.min_per_pod <= size <= pool.max_per_pod
+    assert size.per_pod * pods <= size.usable
+    assert size.per_pod <= pool.max_per_pod
+    assert size.fits == (size.per_pod >= pool.min_per_pod)
 
 
-@given(limits, surges, st.integers(1, 300))
+@given(pools, surges, st.integers(1, 300))
 def test_max_replicas_is_the_largest_serviceable_count(
-    pool: PoolLimits, max_surge: int | str, upper: int
+    pool: PoolSpec, max_surge: int | str, upper: int
 ) -> None:
-    n = pool.max_replicas(max_surge, upper)
+    n = max_replicas(pool, max_surge, upper)
     assert n <= upper
     if n:
-        assert pool.per_pod(n, max_surge) >= pool.min_per_pod
+        assert pool_size(pool, n, max_surge).fits
     if n < upper:
-        assert pool.per_pod(n + 1, max_surge) == 0
+        assert not pool_size(pool, n + 1, max_surge).fits

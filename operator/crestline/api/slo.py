@@ -44,6 +44,22 @@ class Mode(StrEnum):
     DRY_RUN = "dryRun"
 
 
+class Reduce(StrEnum):
+    """How to read a query that returns several series as one number."""
+
+    MAX = "max"
+    MIN = "min"
+    SUM = "sum"
+    AVG = "avg"
+
+
+# Bounds on free text: the API server stores every object in etcd and the operator
+# holds each in memory, so nothing a user writes is unbounded.
+MAX_QUERY = 4096
+MAX_SELECTOR = 1024
+MAX_NAME = 253
+
+
 class TargetRef(ApiModel):
     """The workload whose scale subresource is changed."""
 
@@ -55,20 +71,31 @@ class TargetRef(ApiModel):
 class LatencyPreset(ApiModel):
     """A latency quantile from a Prometheus histogram (``<metric>_bucket``)."""
 
-    metric: Annotated[str, Field(min_length=1, description="Histogram base name.")]
+    metric: Annotated[
+        str, Field(min_length=1, max_length=MAX_NAME, description="Histogram base name.")
+    ]
     quantile: Annotated[float, Field(gt=0, lt=1)] = 0.95
-    selector: Annotated[str, Field(description='Label matchers, e.g. job="web".')] = ""
+    selector: Annotated[
+        str, Field(max_length=MAX_SELECTOR, description='Label matchers, e.g. job="web".')
+    ] = ""
     window: Annotated[str, Field(pattern=DURATION_PATTERN)] = "1m"
 
 
 class ErrorRatioPreset(ApiModel):
     """Errors over all requests, from one request counter split by a label."""
 
-    metric: Annotated[str, Field(min_length=1, description="Request counter name.")]
-    error_selector: Annotated[
-        str, Field(min_length=1, description='Matchers picking errors, e.g. code=~"5..".')
+    metric: Annotated[
+        str, Field(min_length=1, max_length=MAX_NAME, description="Request counter name.")
     ]
-    selector: str = ""
+    error_selector: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_SELECTOR,
+            description='Matchers picking errors, e.g. code=~"5..".',
+        ),
+    ]
+    selector: Annotated[str, Field(max_length=MAX_SELECTOR)] = ""
     window: Annotated[str, Field(pattern=DURATION_PATTERN)] = "1m"
 
 
@@ -78,13 +105,14 @@ class CpuUtilizationPreset(ApiModel):
     Without ``podRegex`` the pods are those named ``<targetRef.name>-...``.
     """
 
-    pod_regex: str | None = None
+    pod_regex: Annotated[str | None, Field(max_length=MAX_SELECTOR)] = None
     window: Annotated[str, Field(pattern=DURATION_PATTERN)] = "1m"
 
 
 class CacheHitRatioPreset(ApiModel):
-    """Redis hits / (hits + misses) since the previous evaluation, read from the SLO's
-    ``cache.redisUrl`` with INFO (no exporter needed). Direction defaults to above."""
+    """Redis hits / (hits + misses) over the last minute, read from the SLO's ``cache``
+    Redis with INFO (no exporter needed). Direction defaults to above. INFO counts the
+    whole server, so the Redis must be one this namespace does not share."""
 
 
 PRESETS = "latency, errorRatio, cpuUtilization, cacheHitRatio"
@@ -122,6 +150,7 @@ class Objective(ApiModel):
     model_config = ApiModel.model_config | {
         "json_schema_extra": cel(
             ("has(self.query) != has(self.preset)", "set exactly one of query or preset"),
+            ("self.target == self.target", "target must be a number (not NaN)"),
         )
     }
 
@@ -130,12 +159,23 @@ class Objective(ApiModel):
         str | None,
         Field(
             min_length=1,
+            max_length=MAX_QUERY,
             pattern=r"\S",
-            description="PromQL returning one number (the first sample is used).",
+            description=(
+                "PromQL returning one series (or a scalar). Several series are an error "
+                "unless reduce says how to combine them. Every selector is confined to the "
+                "SLO's namespace when the operator enforces a namespace label."
+            ),
         ),
     ] = None
     preset: Preset | None = None
-    target: Annotated[float, Field(gt=0, description="Must be positive.")]
+    target: Annotated[
+        float, Field(gt=0, le=1e15, allow_inf_nan=False, description="A positive number.")
+    ]
+    reduce: Annotated[
+        Reduce | None,
+        Field(description="Combine several series into one number: max, min, sum or avg."),
+    ] = None
     direction: Annotated[
         Direction | None,
         Field(description="Default: below (above for nothing built in)."),
@@ -178,8 +218,12 @@ class EvaluationSpec(ApiModel):
 
 
 class SecretKeyRef(ApiModel):
-    name: Annotated[str, Field(min_length=1)]
-    key: Annotated[str, Field(min_length=1)]
+    """A key of a Secret in the object's namespace. The operator uses only Secrets labelled
+    ``crestline.dev/usable-by-operator: "true"``, so it never hands out a credential on a
+    team member's word that the team member could not read themselves."""
+
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+    key: Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
 
 
 class PrometheusAuth(ApiModel):
@@ -200,17 +244,52 @@ class PrometheusAuth(ApiModel):
     password: SecretKeyRef | None = None
 
 
+ENDPOINT_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
 class PrometheusSpec(ApiModel):
+    """Which Prometheus to ask. Endpoints belong to the platform team: ``endpoint`` names
+    one the operator was configured with (default: its default). A free ``url`` (with
+    ``auth`` and ``ca`` from this namespace's Secrets) is honoured only where the operator's
+    configuration allows it for this namespace."""
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": cel(
+            ("!(has(self.endpoint) && has(self.url))", "set endpoint or url, not both"),
+            (
+                "has(self.url) || !(has(self.auth) || has(self.ca))",
+                "auth and ca go with url (a configured endpoint brings its own credentials)",
+            ),
+        )
+    }
+
+    endpoint: Annotated[
+        str | None,
+        Field(
+            max_length=63,
+            pattern=ENDPOINT_NAME,
+            description="A Prometheus endpoint configured by the operator's administrator.",
+        ),
+    ] = None
     url: Annotated[
         str | None,
         Field(
+            max_length=MAX_NAME,
             pattern=r"^https?://",
-            description="Default: the operator's --prometheus-url / CRESTLINE_PROMETHEUS_URL.",
+            description="A Prometheus of your own; only where the administrator allows it.",
         ),
     ] = None
     auth: PrometheusAuth | None = None
     ca: Annotated[SecretKeyRef | None, Field(description="CA bundle for https.")] = None
     insecure_skip_verify: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if self.endpoint and self.url:
+            raise ValueError("set endpoint or url, not both")
+        if not self.url and (self.auth or self.ca):
+            raise ValueError("auth and ca go with url (a configured endpoint brings its own)")
+        return self
 
 
 class ConfigMapKeyRef(ApiModel):
@@ -228,10 +307,13 @@ class PoolSpec(ApiModel):
     }
 
     name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=63)]
-    budget: Annotated[int, Field(gt=0, description="Connections the backend grants in total.")]
+    budget: Annotated[
+        int,
+        Field(gt=0, le=10_000_000, description="Connections the backend grants in total."),
+    ]
     reserve_percent: Annotated[int, Field(ge=0, le=90)] = 10
-    min_per_pod: Annotated[int, Field(ge=1)] = 1
-    max_per_pod: Annotated[int, Field(ge=1)]
+    min_per_pod: Annotated[int, Field(ge=1, le=100_000)] = 1
+    max_per_pod: Annotated[int, Field(ge=1, le=100_000)]
     config_map: Annotated[
         ConfigMapKeyRef, Field(description="Where the app reads its pool size at run time.")
     ]
@@ -244,9 +326,28 @@ class PoolSpec(ApiModel):
 
 
 class CacheSpec(ApiModel):
-    """The Redis this SLO's service uses: measured (cacheHitRatio) and warmed by events."""
+    """The Redis this SLO's service uses: measured (cacheHitRatio) and warmed by events.
 
-    redis_url: Annotated[str, Field(pattern=r"^rediss?://")]
+    ``endpoint`` names a Redis the operator was configured with; a free ``redisUrl`` is
+    honoured only where the administrator allows it for this namespace."""
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": cel(
+            ("has(self.endpoint) != has(self.redisUrl)", "set exactly one of endpoint or redisUrl")
+        )
+    }
+
+    endpoint: Annotated[
+        str | None,
+        Field(max_length=63, pattern=ENDPOINT_NAME, description="A configured Redis endpoint."),
+    ] = None
+    redis_url: Annotated[str | None, Field(max_length=MAX_NAME, pattern=r"^rediss?://")] = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.endpoint is None) == (self.redis_url is None):
+            raise ValueError("set exactly one of endpoint or redisUrl")
+        return self
 
 
 def _unique_names(objectives: list[Objective]) -> list[Objective]:
@@ -267,7 +368,7 @@ class PerformanceSLOSpec(ApiModel):
             (
                 "has(self.cache) || !self.objectives.exists(o, has(o.preset)"
                 " && has(o.preset.cacheHitRatio))",
-                "a cacheHitRatio objective needs spec.cache.redisUrl",
+                "a cacheHitRatio objective needs spec.cache",
             ),
         )
     }
@@ -306,5 +407,5 @@ class PerformanceSLOSpec(ApiModel):
         if self.cache is None and any(
             o.preset and o.preset.cache_hit_ratio for o in self.objectives
         ):
-            raise ValueError("a cacheHitRatio objective needs spec.cache.redisUrl")
+            raise ValueError("a cacheHitRatio objective needs spec.cache")
         return self

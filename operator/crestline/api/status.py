@@ -1,8 +1,15 @@
 """Status of a PerformanceSLO: what the operator saw, decided, and did.
 
-The status is also the operator's memory across restarts: recent recommendations (for
-the scale-down stabilization window) and recent scale events (for rate limits) are kept
-here, bounded, so a restarted operator neither scales down early nor exceeds a rate.
+The status is also the operator's memory across restarts and failovers, kept small and
+written only when it changes: the recent replica changes (for the rate limits and the
+warm-up of new replicas) and the replica count when EventDays came into force. What
+changes on every evaluation (the reading history behind demand headroom, the recent
+recommendations behind the stabilization windows) stays in memory; a replica that takes
+over an SLO starts its stabilization window afresh, as the HPA does after a
+kube-controller-manager restart, which can only delay a scale-down, never hasten one.
+
+Status models accept fields they do not know (``extra="ignore"``): an object written by
+an older operator must still load, so nothing it remembered is lost on upgrade.
 """
 
 from __future__ import annotations
@@ -10,9 +17,20 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 
 from crestline.api.base import ApiModel
+
+MAX_DECISIONS = 10
+MAX_SCALE_CHANGES = 100
+MAX_CONDITIONS = 16
+MAX_OBJECTIVES = 16
+
+
+class StatusModel(ApiModel):
+    """Base of status parts: lenient on read (see the module docstring)."""
+
+    model_config = ConfigDict(**{**ApiModel.model_config, "extra": "ignore"})
 
 
 class ConditionStatus(StrEnum):
@@ -21,18 +39,24 @@ class ConditionStatus(StrEnum):
     UNKNOWN = "Unknown"
 
 
-class Condition(ApiModel):
+class Condition(StatusModel):
     """A Kubernetes-style condition (``type``, ``status``, ``reason``, ``message``)."""
 
-    type: str
+    type: Annotated[str, Field(max_length=64)]
     status: ConditionStatus
-    reason: str
-    message: str = ""
+    reason: Annotated[str, Field(max_length=128)]
+    message: Annotated[str, Field(max_length=2048)] = ""
     last_transition_time: str | None = None
     observed_generation: int | None = None
 
 
-class ObjectiveStatus(ApiModel):
+class ScaleDirection(StrEnum):
+    UP = "up"
+    DOWN = "down"
+    NONE = "none"
+
+
+class ObjectiveStatus(StatusModel):
     """One objective's latest reading and what it proposed."""
 
     name: str
@@ -47,33 +71,40 @@ class ObjectiveStatus(ApiModel):
     error: str | None = None
 
 
-class Decision(ApiModel):
+class DecisionRecord(StatusModel):
     """One evaluation's outcome with the reason a human can read."""
 
     time: str
     current_replicas: int
     recommended_replicas: int
     desired_replicas: int
-    direction: Annotated[str, Field(pattern=r"^(up|down|none)$")]
-    reason: str
+    direction: ScaleDirection
+    reason: Annotated[str, Field(max_length=4096)]
     applied: bool
 
 
-class TimedReplicas(ApiModel):
-    """``replicas`` at epoch second ``t``: a recommendation, or a scale change (delta)."""
+class ScaleChange(StatusModel):
+    """The replica count changed by ``delta`` (signed) at epoch second ``t``."""
 
     t: float
-    replicas: int
+    delta: int
 
 
-class PoolStatus(ApiModel):
+class PoolStatus(StatusModel):
     name: str
     per_pod: int
     max_replicas: int
     usable: int
 
 
-class PerformanceSLOStatus(ApiModel):
+class IgnoredEventDay(StatusModel):
+    """An EventDay that selects this SLO but could not be evaluated (see its conditions)."""
+
+    name: str
+    reason: Annotated[str, Field(max_length=1024)]
+
+
+class PerformanceSLOStatus(StatusModel):
     observed_generation: int | None = None
     current_replicas: int | None = None
     desired_replicas: int | None = None
@@ -82,21 +113,75 @@ class PerformanceSLOStatus(ApiModel):
         str | None, Field(description="The objective furthest from good, as 'name ratio'.")
     ] = None
     mode: Annotated[
-        str | None, Field(description="enforce, dryRun, Paused, or the EventDay in force.")
+        str | None, Field(description="enforce, dryRun, Paused, Hold, or the EventDay in force.")
     ] = None
-    last_evaluation_time: str | None = None
+    interval_seconds: Annotated[
+        float | None,
+        Field(description="The evaluation interval in force (EventDays may shorten it)."),
+    ] = None
+    last_evaluation_time: Annotated[
+        str | None,
+        Field(
+            description=(
+                "When the evaluation that produced this status ran. The status is written "
+                "when something in it changes, and at least every few minutes."
+            )
+        ),
+    ] = None
     active_events: Annotated[
-        list[str], Field(description="EventDays in force (warming, active or cooling).")
+        list[str],
+        Field(max_length=32, description="EventDays in force (warming, active or cooling)."),
+    ] = Field(default_factory=list)
+    ignored_event_days: Annotated[
+        list[IgnoredEventDay],
+        Field(max_length=32, description="EventDays selecting this SLO that are not valid."),
     ] = Field(default_factory=list)
     event_baseline: Annotated[
         int | None, Field(description="Replicas when the EventDays in force began.")
     ] = None
-    conditions: list[Condition] = Field(default_factory=list)
-    objectives: list[ObjectiveStatus] = Field(default_factory=list)
-    last_decision: Decision | None = None
+    conditions: Annotated[list[Condition], Field(max_length=MAX_CONDITIONS)] = Field(
+        default_factory=list
+    )
+    objectives: Annotated[list[ObjectiveStatus], Field(max_length=MAX_OBJECTIVES)] = Field(
+        default_factory=list
+    )
+    last_decision: DecisionRecord | None = None
     decisions: Annotated[
-        list[Decision], Field(description="Recent decisions that changed or wanted to change.")
+        list[DecisionRecord],
+        Field(
+            max_length=MAX_DECISIONS,
+            description="Recent decisions that changed, or wanted to change, the replicas.",
+        ),
     ] = Field(default_factory=list)
-    pools: list[PoolStatus] = Field(default_factory=list)
-    recommendations: list[TimedReplicas] = Field(default_factory=list)
-    scale_events: list[TimedReplicas] = Field(default_factory=list)
+    pools: Annotated[list[PoolStatus], Field(max_length=10)] = Field(default_factory=list)
+    scale_changes: Annotated[
+        list[ScaleChange],
+        Field(
+            max_length=MAX_SCALE_CHANGES,
+            description="Recent replica changes (signed deltas), for rate limits and warm-up.",
+        ),
+    ] = Field(default_factory=list)
+    scale_events: Annotated[
+        list[ScaleChange],
+        Field(
+            max_length=MAX_SCALE_CHANGES,
+            description=(
+                "Deprecated: the name scaleChanges replaced (it holds deltas, not counts). "
+                "Read once into scaleChanges, then removed."
+            ),
+        ),
+    ] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _convert(cls, data: object) -> object:
+        """Objects written by the previous operator kept ``scaleEvents: [{t, replicas}]``,
+        where ``replicas`` was a signed delta; read them as ``scaleChanges``."""
+        if not isinstance(data, dict) or not data.get("scaleEvents") or data.get("scaleChanges"):
+            return data
+        converted = []
+        for entry in data.get("scaleEvents") or []:
+            if isinstance(entry, dict) and "t" in entry:
+                delta = entry.get("delta", entry.get("replicas", 0))
+                converted.append({"t": entry["t"], "delta": delta})
+        return {**data, "scaleChanges": converted, "scaleEvents": []}

@@ -5,16 +5,20 @@ rolling update up to ``replicas + maxSurge`` pods run at once. The invariant kep
 
     per_pod * max_pods_during_rollout <= budget * (1 - reserve)
 
-with ``per_pod`` as large as allowed (up to ``maxPerPod``) and never below
-``minPerPod``; when even ``minPerPod`` does not fit, the replica count is capped (the
-caller reports ``ScalingLimited``). All integers, rounded down: the budget is a hard
-limit on the database side.
+with ``per_pod`` as large as allowed (up to ``maxPerPod``). The budget is the backend's
+hard limit, so it wins over ``minPerPod``: when even ``minPerPod`` does not fit, the size
+written is what does fit (possibly 0) and the caller reports it, rather than writing a
+size the database will refuse. Replicas are capped at the most whose rollout still gets
+``minPerPod`` each. All integers, rounded down.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from crestline.api.slo import PoolSpec
 
 
 def surge(replicas: int, max_surge: int | str) -> int:
@@ -24,29 +28,75 @@ def surge(replicas: int, max_surge: int | str) -> int:
     return int(max_surge)
 
 
+def usable(pool: PoolSpec) -> int:
+    return pool.budget * (100 - pool.reserve_percent) // 100
+
+
+def pods_in_rollout(replicas: int, max_surge: int | str) -> int:
+    return max(replicas + surge(replicas, max_surge), 1)
+
+
+def max_replicas(pool: PoolSpec, max_surge: int | str, upper: int) -> int:
+    """The most replicas (<= ``upper``) whose rollout still gets ``minPerPod`` each.
+
+    Rollout pods grow monotonically with replicas, so a binary search finds the answer
+    in O(log upper) whatever ``maxReplicas`` is.
+    """
+    budget = usable(pool)
+    lo, hi = 0, upper
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if pods_in_rollout(mid, max_surge) * pool.min_per_pod <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 @dataclass(frozen=True)
-class PoolLimits:
-    budget: int
-    reserve_percent: int
-    min_per_pod: int
-    max_per_pod: int
+class PoolSize:
+    per_pod: int  # what to write: never makes the rollout exceed the usable budget
+    usable: int
+    max_replicas: int
+    fits: bool  # per_pod >= minPerPod
 
-    @property
-    def usable(self) -> int:
-        return self.budget * (100 - self.reserve_percent) // 100
 
-    def per_pod(self, replicas: int, max_surge: int | str) -> int:
-        """The pool size for ``replicas`` (0 if not even ``min_per_pod`` fits)."""
-        pods = max(replicas + surge(replicas, max_surge), 1)
-        size = min(self.max_per_pod, self.usable // pods)
-        return size if size >= self.min_per_pod else 0
+def pool_size(pool: PoolSpec, replicas: int, max_surge: int | str) -> PoolSize:
+    """The pool size for ``replicas`` and its rollout."""
+    budget = usable(pool)
+    per_pod = min(pool.max_per_pod, budget // pods_in_rollout(replicas, max_surge))
+    return PoolSize(
+        per_pod=per_pod,
+        usable=budget,
+        max_replicas=max_replicas(pool, max_surge, 1 << 31),
+        fits=per_pod >= pool.min_per_pod,
+    )
 
-    def max_replicas(self, max_surge: int | str, upper: int) -> int:
-        """The most replicas (<= ``upper``) whose rollout still gets ``min_per_pod`` each."""
-        best = 0
-        for n in range(1, upper + 1):  # upper is a maxReplicas: small
-            if self.per_pod(n, max_surge) > 0:
-                best = n
-            else:
-                break
-        return best
+
+@dataclass(frozen=True)
+class PoolCap:
+    max_replicas: int  # >= 1: a workload is never scaled to zero for a budget
+    message: str
+
+
+def pool_cap(pools: Sequence[PoolSpec], max_surge: int | str, upper: int) -> PoolCap | None:
+    """The tightest cap the pools put on ``maxReplicas`` (None when none is below it)."""
+    best: PoolCap | None = None
+    for pool in pools:
+        cap = max_replicas(pool, max_surge, upper)
+        if cap >= upper or (best is not None and cap >= best.max_replicas):
+            continue
+        if cap == 0:
+            message = (
+                f"pool {pool.name}: budget {pool.budget} (reserve {pool.reserve_percent}%) "
+                f"cannot give even one replica and its rollout (maxSurge {max_surge}) "
+                f"{pool.min_per_pod} connections per pod; the pool size written is what fits"
+            )
+        else:
+            message = (
+                f"pool {pool.name}: budget {pool.budget} (reserve {pool.reserve_percent}%) "
+                f"serves at most {cap} replicas at {pool.min_per_pod} connections per pod "
+                f"during a rollout (maxSurge {max_surge})"
+            )
+        best = PoolCap(max(cap, 1), message)
+    return best
