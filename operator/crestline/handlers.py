@@ -1,62 +1,59 @@
-"""kopf wiring. No decisions here: read, call the reconciler, write status and Events.
+"""kopf wiring, and nothing else: watch events in, the runtime out.
 
-One sync daemon per PerformanceSLO runs the evaluation loop at the resource's own
-interval (:mod:`crestline.runtime.ticks`: anchored ticks, missed ticks skipped). The sync
-``kubernetes`` client must not run on kopf's event loop, so the daemon is a sync
-function, run by kopf in its thread pool (sized in :func:`configure`). A spec change
-wakes the daemon at once instead of waiting for the next tick.
+kopf lists and watches the resources; the handlers here hand each event to the runtime
+(:mod:`crestline.runtime.operator`), which owns the caches, the scheduler and the shard
+Leases. No handler here changes an object, so kopf adds no finalizers or annotations of
+its own to anything: the EventDay finalizer is the runtime's, added only before an
+EventDay's first change.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import threading
+import os
+import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import kopf
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
-from crestline.adapters.kube import KubeTarget
-from crestline.adapters.monitors import Monitors
+from crestline.adapters import objects
+from crestline.adapters.kube import Kube, RateLimiter
+from crestline.adapters.leases import KubeLeases
 from crestline.api.base import GROUP, VERSION
+from crestline.api.config import OperatorConfig
 from crestline.runtime import metrics
-from crestline.runtime.actions import ActionRunner
-from crestline.runtime.eventdays import EventDays
-from crestline.runtime.reconcile import Event, Reconciler
-from crestline.runtime.ticks import next_tick
+from crestline.runtime.cache import ClusterCache
+from crestline.runtime.endpoints import ClientCache
+from crestline.runtime.eventdays import EventDayRunner, EventDayView
+from crestline.runtime.operator import Runtime, Sizing
+from crestline.runtime.services import build_services
+from crestline.runtime.shards import ShardLeases
+from crestline.runtime.slos import SloRunner
+from crestline.runtime.sources import Readings
 
-PLURAL = "performanceslos"
-EVENTDAYS = "eventdays"
 log = logging.getLogger("crestline")
+SECRET_LABEL = "crestline.dev/usable-by-operator"
 
 
 @dataclass
 class Options:
-    """Process-wide settings from the command line, read by the startup handler."""
+    """Process-wide settings from the command line (see crestline.cli)."""
 
-    prometheus_url: str | None = None
-    alertmanager_url: str | None = None
-    redis_url: str | None = None
+    config: OperatorConfig = field(default_factory=OperatorConfig)
+    namespace: str = "default"  # where the shard Leases live (the operator's own)
+    identity: str = field(default_factory=socket.gethostname)
+    sizing: Sizing = field(default_factory=Sizing)
     metrics_port: int | None = None
-    max_workers: int = 64
-
-
-OPTIONS = Options()
-
-
-@dataclass
-class Runtime:
-    reconciler: Reconciler
-    eventdays: EventDays
-    custom: client.CustomObjectsApi
-    wakeups: dict[tuple[str, str, str], threading.Event] = field(default_factory=dict)
-
-    def wakeup(self, plural: str, namespace: str, name: str) -> threading.Event:
-        return self.wakeups.setdefault((plural, namespace, name), threading.Event())
+    kube_qps: float = 50.0
+    kube_burst: int = 100
+    watch_secrets: bool = False
 
 
 def api_client() -> client.ApiClient:
@@ -68,138 +65,133 @@ def api_client() -> client.ApiClient:
     return client.ApiClient()
 
 
-@kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    settings.execution.max_workers = OPTIONS.max_workers
-    settings.persistence.finalizer = "crestline.dev/finalizer"
-    api = api_client()
-    custom = client.CustomObjectsApi(api)
-    runner = ActionRunner(
-        Monitors(api), OPTIONS.alertmanager_url, client.BatchV1Api(api), OPTIONS.redis_url
+def build_runtime(options: Options, api: client.ApiClient) -> Runtime:
+    limiter = RateLimiter(options.kube_qps, options.kube_burst)
+    kube = Kube(api, limiter)
+    cache = ClusterCache()
+    view = EventDayView(cache, clock=time.time)
+    clients = ClientCache()
+    readings = Readings(options.config, clients, cache.secret, observe=metrics.observe_query)
+    leases = ShardLeases(
+        KubeLeases(api, options.namespace, limiter),
+        options.identity,
+        options.sizing.shards,
+        lease_seconds=options.sizing.lease_seconds,
     )
-    eventdays = EventDays(custom, runner)
-    memo.runtime = Runtime(
-        Reconciler(
-            KubeTarget(api), default_prometheus_url=OPTIONS.prometheus_url, events=eventdays
+    runtime = Runtime(
+        cache=cache,
+        view=view,
+        slos=SloRunner(
+            cache=cache,
+            view=view,
+            readings=readings,
+            writer=kube,
+            config=options.config,
+            fence=lambda key: runtime.fence(key),  # noqa: PLW0108 - runtime is assigned below
         ),
-        eventdays,
-        custom,
+        eventdays=EventDayRunner(
+            cache=cache,
+            view=view,
+            writer=kube,
+            services=build_services(api, limiter, options.config, clients),
+            config=options.config,
+            fence=lambda key: runtime.fence(key),  # noqa: PLW0108 - runtime is assigned below
+        ),
+        leases=leases,
+        sizing=options.sizing,
     )
-    if OPTIONS.metrics_port:
-        metrics.serve(OPTIONS.metrics_port)
-        log.info("metrics on :%d/metrics", OPTIONS.metrics_port)
+    return runtime
 
 
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-def spec_changed(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
-    memo.runtime.wakeup(PLURAL, namespace or "", name).set()
+def registry(options: Options) -> kopf.OperatorRegistry:
+    """The handlers, registered explicitly (what is watched depends on the options)."""
+    reg = kopf.OperatorRegistry()
+    state: dict[str, Any] = {}
+
+    @kopf.on.login(registry=reg)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        """kopf's own login from the kubernetes client's configuration (in-cluster or a
+        kubeconfig), the one the rest of the operator uses."""
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.on.startup(registry=reg)
+    async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.posting.enabled = False  # we post our own Events, on transitions only
+        # One line per watch event would flood the log of a cluster with thousands of
+        # objects; kopf's warnings and errors still show.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+        settings.watching.connect_timeout = 10
+        settings.networking.request_timeout = 30
+        if options.watch_secrets:
+            settings.watching.label_selectors["v1/secrets"] = f"{SECRET_LABEL}=true"
+        runtime = build_runtime(options, api_client())
+        state["runtime"] = runtime
+        state["task"] = asyncio.create_task(runtime.serve(), name="crestline-runtime")
+        if options.metrics_port:
+            metrics.serve(options.metrics_port)
+            log.info("metrics on :%d/metrics", options.metrics_port)
+
+    @kopf.on.cleanup(registry=reg)
+    async def cleanup(**_: Any) -> None:
+        task = state.get("task")
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def runtime() -> Runtime:
+        found: Runtime = state["runtime"]
+        return found
+
+    @kopf.on.event(GROUP, VERSION, "performanceslos", registry=reg)
+    async def slo(type: str, body: kopf.Body, **_: Any) -> None:
+        runtime().slo_event(body, kind=type)
+
+    @kopf.on.event(GROUP, VERSION, "eventdays", registry=reg)
+    async def eventday(type: str, body: kopf.Body, **_: Any) -> None:
+        runtime().eventday_event(body, kind=type)
+
+    for kind, plural in (("Deployment", "deployments"), ("StatefulSet", "statefulsets")):
+
+        @kopf.on.event("apps", "v1", plural, registry=reg)
+        async def workload(type: str, body: kopf.Body, kind: str = kind, **_: Any) -> None:
+            meta = body.get("metadata", {})
+            deleted = type == "DELETED"
+            runtime().workload_event(
+                meta.get("namespace", ""),
+                kind,
+                meta.get("name", ""),
+                None if deleted else objects.workload(kind, body),
+            )
+
+    @kopf.on.event("autoscaling", "v2", "horizontalpodautoscalers", registry=reg)
+    async def hpa(type: str, body: kopf.Body, **_: Any) -> None:
+        ns = body.get("metadata", {}).get("namespace", "")
+        runtime().scaler_event(ns, objects.hpa(body), deleted=type == "DELETED")
+
+    @kopf.on.event("keda.sh", "v1alpha1", "scaledobjects", registry=reg)
+    async def scaled_object(type: str, body: kopf.Body, **_: Any) -> None:
+        ns = body.get("metadata", {}).get("namespace", "")
+        runtime().scaler_event(ns, objects.scaled_object(body), deleted=type == "DELETED")
+
+    if options.watch_secrets:
+
+        @kopf.on.event("", "v1", "secrets", labels={SECRET_LABEL: "true"}, registry=reg)
+        async def secret(type: str, body: kopf.Body, **_: Any) -> None:
+            meta = body.get("metadata", {})
+            key = (meta.get("namespace", ""), meta.get("name", ""))
+            deleted = type == "DELETED"
+            runtime().secret_event(key, None if deleted else objects.secret_data(body))
+
+    return reg
 
 
-@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)
-def evaluate_slo(
-    stopped: kopf.DaemonStopped,
-    namespace: str | None,
-    name: str,
-    body: kopf.Body,
-    memo: Any,
-    logger: logging.Logger | logging.LoggerAdapter[Any],
-    **_: Any,
-) -> None:
-    assert namespace, "PerformanceSLO is namespaced"
-    runtime: Runtime = memo.runtime
-    tick = time.monotonic()
-
-    def once() -> float:
-        outcome = runtime.reconciler.evaluate(namespace, name, dict(body))
-        _write(runtime, PLURAL, namespace, name, body, outcome.status, outcome.events)
-        return outcome.interval
-
-    _loop(runtime.wakeup(PLURAL, namespace, name), stopped, once, logger, anchored=tick)
-    runtime.reconciler.forget(namespace, name)
-
-
-@kopf.on.update(GROUP, VERSION, EVENTDAYS)
-def eventday_changed(namespace: str | None, name: str, memo: Any, **_: Any) -> None:
-    memo.runtime.wakeup(EVENTDAYS, namespace or "", name).set()
-
-
-@kopf.on.delete(GROUP, VERSION, EVENTDAYS)
-def eventday_deleted(
-    namespace: str | None, name: str, body: kopf.Body, memo: Any, **_: Any
-) -> None:
-    """Undo whatever the event still has applied before the EventDay goes away."""
-    runtime: Runtime = memo.runtime
-    for event in runtime.eventdays.restore(namespace or "", dict(body)):
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1000])
-
-
-@kopf.daemon(GROUP, VERSION, EVENTDAYS, cancellation_timeout=10.0)
-def track_eventday(
-    stopped: kopf.DaemonStopped,
-    namespace: str | None,
-    name: str,
-    body: kopf.Body,
-    memo: Any,
-    logger: logging.Logger | logging.LoggerAdapter[Any],
-    **_: Any,
-) -> None:
-    """Keep an EventDay's phase, next activation and affected SLOs current."""
-    assert namespace, "EventDay is namespaced"
-    runtime: Runtime = memo.runtime
-
-    def once() -> float:
-        outcome = runtime.eventdays.evaluate(namespace, name, dict(body))
-        _write(runtime, EVENTDAYS, namespace, name, body, outcome.status, outcome.events)
-        return outcome.wake_in
-
-    _loop(runtime.wakeup(EVENTDAYS, namespace, name), stopped, once, logger, anchored=None)
-
-
-def _loop(
-    wake: threading.Event,
-    stopped: kopf.DaemonStopped,
-    once: Callable[[], float],
-    logger: logging.Logger | logging.LoggerAdapter[Any],
-    anchored: float | None,
-) -> None:
-    """Run ``once`` until stopped; it returns the delay to the next run.
-
-    With ``anchored`` (a start time) runs sit on a fixed grid (crestline.runtime.ticks), else the
-    delay counts from the end of a run. A wake-up (spec change) runs at once.
-    """
-    tick = anchored if anchored is not None else time.monotonic()
-    while not stopped:
-        wake.clear()
-        delay = 30.0
-        try:
-            delay = once()
-        except Exception:  # never let one bad evaluation kill the loop
-            logger.exception("evaluation failed; retrying")
-        now = time.monotonic()
-        tick = next_tick(tick, delay, now) if anchored is not None else now + delay
-        while not stopped and not wake.is_set() and time.monotonic() < tick:
-            wake.wait(min(0.5, max(0.0, tick - time.monotonic())))
-        if wake.is_set():
-            tick = time.monotonic()
-
-
-def _write(
-    runtime: Runtime,
-    plural: str,
-    namespace: str,
-    name: str,
-    body: kopf.Body,
-    status: dict[str, Any],
-    events: list[Event],
-) -> None:
-    runtime.custom.patch_namespaced_custom_object_status(
-        GROUP,
-        VERSION,
-        namespace,
-        plural,
-        name,
-        {"status": status},
-        _content_type="application/merge-patch+json",
-    )
-    for event in events:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1000])
+def operator_namespace() -> str:
+    """The namespace the operator runs in (its Leases live there)."""
+    env = os.environ.get("POD_NAMESPACE")
+    if env:
+        return env
+    path = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+    return path.read_text().strip() if path.exists() else "default"

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from crestline.api import Objective
 from crestline.policy.conditions import changed, cond, merge
 from crestline.policy.queries import render
-from crestline.runtime.ticks import next_tick
+from crestline.runtime.scheduler import next_tick
 
 
 def _obj(preset: dict[str, object]) -> Objective:

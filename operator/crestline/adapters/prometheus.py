@@ -15,26 +15,20 @@ Prometheus' own short ``error`` field, bounded.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 
 import requests
+
+from crestline.policy.readings import ReadFailure, Sample
 
 MAX_RESPONSE_BYTES = 1 << 20  # an instant query for one number is a few hundred bytes
 MAX_ERROR_CHARS = 300
 
 
-class QueryFailure(StrEnum):
-    UNAVAILABLE = "PrometheusUnavailable"
-    BAD_QUERY = "QueryError"
-    NO_DATA = "NoData"
-
-
 class QueryError(Exception):
-    def __init__(self, failure: QueryFailure, message: str) -> None:
+    def __init__(self, failure: ReadFailure, message: str) -> None:
         super().__init__(message)
         self.failure = failure
 
@@ -50,15 +44,7 @@ class Credentials:
     insecure_skip_verify: bool = False
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One series of an instant vector (or a scalar, with no labels)."""
-
-    labels: Mapping[str, str]
-    value: float
-
-
-QueryObserver = Callable[[float, QueryFailure | None], None]
+QueryObserver = Callable[[float, ReadFailure | None], None]
 
 
 class PrometheusClient:
@@ -94,7 +80,7 @@ class PrometheusClient:
     def query(self, promql: str, timeout: float | None = None) -> list[Sample]:
         """The samples of an instant query at the server's now."""
         start = time.monotonic()
-        failure: QueryFailure | None = None
+        failure: ReadFailure | None = None
         limit = timeout if timeout is not None else self.timeout
         try:
             body = self._post(promql, limit)
@@ -111,7 +97,7 @@ class PrometheusClient:
         try:
             with self._session.post(
                 f"{self.url}/api/v1/query",
-                data={"query": promql, "timeout": f"{max(limit, 0.1):.3f}s"},
+                data={"query": promql, "timeout": f"{max(int(limit * 1000), 100)}ms"},
                 timeout=(min(limit, 5.0), limit),
                 stream=True,
             ) as resp:
@@ -119,11 +105,11 @@ class PrometheusClient:
                 status = resp.status_code
         except requests.RequestException as exc:
             raise QueryError(
-                QueryFailure.UNAVAILABLE, f"Prometheus at {self.url} unreachable: {_short(exc)}"
+                ReadFailure.UNAVAILABLE, f"Prometheus at {self.url} unreachable: {_short(exc)}"
             ) from exc
         if status in (401, 403):
             raise QueryError(
-                QueryFailure.UNAVAILABLE,
+                ReadFailure.UNAVAILABLE,
                 f"Prometheus at {self.url} refused the request (HTTP {status}): check the "
                 "credentials configured for it",
             )
@@ -131,16 +117,16 @@ class PrometheusClient:
             body = json.loads(raw)
         except ValueError as exc:
             raise QueryError(
-                QueryFailure.UNAVAILABLE,
+                ReadFailure.UNAVAILABLE,
                 f"Prometheus at {self.url} answered HTTP {status} with a body that is not JSON",
             ) from exc
         if not isinstance(body, dict):
-            raise QueryError(QueryFailure.UNAVAILABLE, "Prometheus answered an unexpected shape")
+            raise QueryError(ReadFailure.UNAVAILABLE, "Prometheus answered an unexpected shape")
         if body.get("status") != "success":
             error = _bounded(str(body.get("error", f"HTTP {status}")))
             if body.get("errorType") == "bad_data" or status in (400, 422):
-                raise QueryError(QueryFailure.BAD_QUERY, error)
-            raise QueryError(QueryFailure.UNAVAILABLE, f"Prometheus at {self.url}: {error}")
+                raise QueryError(ReadFailure.BAD_QUERY, error)
+            raise QueryError(ReadFailure.UNAVAILABLE, f"Prometheus at {self.url}: {error}")
         return body
 
 
@@ -174,13 +160,13 @@ def _value(raw: object) -> float:
     try:
         return float(str(raw))
     except ValueError as exc:
-        raise QueryError(QueryFailure.NO_DATA, "a sample value is not a number") from exc
+        raise QueryError(ReadFailure.NO_DATA, "a sample value is not a number") from exc
 
 
 def _samples(body: Mapping[str, object]) -> list[Sample]:
     data = body.get("data")
     if not isinstance(data, dict):
-        raise QueryError(QueryFailure.NO_DATA, "response has no data")
+        raise QueryError(ReadFailure.NO_DATA, "response has no data")
     kind, result = data.get("resultType"), data.get("result")
     if kind == "scalar" and isinstance(result, list) and len(result) == 2:
         return [Sample({}, _value(result[1]))]
@@ -188,7 +174,7 @@ def _samples(body: Mapping[str, object]) -> list[Sample]:
         out = []
         for item in result:
             if not isinstance(item, dict) or not isinstance(item.get("value"), list):
-                raise QueryError(QueryFailure.NO_DATA, "a vector sample has no value")
+                raise QueryError(ReadFailure.NO_DATA, "a vector sample has no value")
             labels = item.get("metric") or {}
             out.append(
                 Sample(
@@ -198,7 +184,7 @@ def _samples(body: Mapping[str, object]) -> list[Sample]:
             )
         return out
     raise QueryError(
-        QueryFailure.BAD_QUERY,
+        ReadFailure.BAD_QUERY,
         f"the query returns a {kind}; an objective needs an instant vector or a scalar",
     )
 
@@ -215,7 +201,3 @@ def _short(exc: Exception) -> str:
     if isinstance(exc, requests.ConnectionError):
         return "connection failed"
     return _bounded(text)
-
-
-def finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None

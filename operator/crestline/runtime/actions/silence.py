@@ -1,0 +1,128 @@
+"""Mute the namespace's non-critical alerts for the activation: one Alertmanager silence.
+
+The silence always carries ``namespace="<ns>"`` on top of the user's matchers, so an
+EventDay can mute only its own namespace. It lasts until the activation ends but never
+longer than the administrator's bound at a time (renewed while the event is in force).
+The ledger records the Alertmanager it was made on, and restoring expires it there only
+if it still carries crestline's marker for this EventDay and activation: a silence id
+that points at someone else's silence is never expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from crestline.adapters.alertmanager import CREATED_BY, Matcher
+from crestline.api.eventday import ActionRecord, EventDaySpec, LedgerState
+from crestline.calendar.instants import format_instant
+from crestline.policy import tenancy
+from crestline.policy.conditions import Event, EventType
+from crestline.runtime.actions.base import ActionProblem, Context, Step
+from crestline.runtime.endpoints import endpoint_ref
+
+KEY = "silence"
+RENEW_BEFORE = dt.timedelta(minutes=5)
+
+
+def marker(namespace: str, name: str, activation: str) -> str:
+    return f"crestline eventday={namespace}/{name} activation={activation}"
+
+
+def _scope(namespace: str) -> Matcher:
+    return Matcher("namespace", namespace)
+
+
+class AlertSilence:
+    def keys(self, spec: EventDaySpec) -> list[str]:
+        return [KEY] if spec.overrides.alerts is not None else []
+
+    def begin(self, ctx: Context, key: str) -> ActionRecord:
+        alerts = ctx.overrides.alerts
+        assert ctx.activation is not None
+        assert alerts is not None
+        where = tenancy.alertmanager(
+            ctx.config, ctx.namespace, endpoint=alerts.alertmanager, url=alerts.alertmanager_url
+        )
+        if isinstance(where, tenancy.Refusal):
+            raise ActionProblem(where.reason)
+        return ActionRecord(
+            key=key,
+            activation=ctx.activation.id,
+            state=LedgerState.PENDING,
+            endpoint=endpoint_ref(where),
+        )
+
+    def _ends(self, ctx: Context) -> dt.datetime:
+        assert ctx.activation is not None
+        bound = ctx.now + dt.timedelta(seconds=ctx.config.limits.max_silence_seconds)
+        return min(ctx.activation.active_until, bound)
+
+    def apply(self, ctx: Context, record: ActionRecord) -> Step:
+        alerts = ctx.overrides.alerts
+        assert ctx.activation is not None
+        assert alerts is not None
+        assert record.endpoint
+        am = ctx.services.alertmanager(record.endpoint)
+        mark = marker(ctx.namespace, ctx.name, record.activation)
+        ends = self._ends(ctx)
+        events: tuple[Event, ...] = ()
+        found = am.find(mark, scope=_scope(ctx.namespace))
+        if found is None or self.due(ctx, record):
+            matchers = [
+                Matcher(m.name, m.value, m.is_regex, m.is_equal)
+                for m in alerts.matchers
+                if m.name != "namespace"
+            ]
+            matchers.append(_scope(ctx.namespace))
+            found = am.create(
+                matchers,
+                starts=ctx.now,
+                ends=ends,
+                comment=f"EventDay {ctx.namespace}/{ctx.name}: alerts muted for the event ({mark})",
+            )
+            events = (
+                Event(
+                    EventType.NORMAL,
+                    "AlertsSilenced",
+                    f"silence {found} on namespace {ctx.namespace} until {format_instant(ends)}",
+                ),
+            )
+        applied = json.dumps({"endsAt": format_instant(ends)})
+        update = {"state": LedgerState.APPLIED, "ref": found, "applied": applied}
+        return Step(record.model_copy(update=update), events)
+
+    def due(self, ctx: Context, record: ActionRecord) -> bool:
+        """A silence that ends before the activation does is renewed shortly before."""
+        if ctx.activation is None or record.state is not LedgerState.APPLIED:
+            return False
+        ends = json.loads(record.applied or "{}").get("endsAt")
+        if not ends:
+            return True
+        end = dt.datetime.fromisoformat(ends.replace("Z", "+00:00"))
+        return end < ctx.activation.active_until and ctx.now >= end - RENEW_BEFORE
+
+    def restore(self, ctx: Context, record: ActionRecord) -> Step:
+        if not record.endpoint:
+            return Step(record.model_copy(update={"state": LedgerState.RESTORED}))
+        am = ctx.services.alertmanager(record.endpoint)
+        mark = marker(ctx.namespace, ctx.name, record.activation)
+        ids = [record.ref] if record.ref else []
+        found = am.find(mark, scope=_scope(ctx.namespace))
+        if found and found not in ids:
+            ids.append(found)  # renewed, or created just before a restart
+        expired = []
+        for silence_id in ids:
+            silence = am.get(silence_id)
+            if silence is None or silence.state not in ("active", "pending"):
+                continue  # ended on its own
+            if silence.created_by != CREATED_BY or mark not in silence.comment:
+                message = f"silence {silence_id} is not crestline's for this EventDay; left alone"
+                return Step(
+                    record.model_copy(update={"state": LedgerState.DRIFTED, "message": message}),
+                    (Event(EventType.WARNING, "Drift", message),),
+                )
+            am.expire(silence_id)
+            expired.append(silence_id)
+        events = tuple(Event(EventType.NORMAL, "SilenceExpired", f"silence {i}") for i in expired)
+        return Step(record.model_copy(update={"state": LedgerState.RESTORED}), events)
