@@ -136,15 +136,18 @@ class NodeSetup:
     bins: NodeBinaries
     docker_host: str
     images: list[str]
+    # Prometheus with Kubernetes service discovery (Debian's is built without it).
+    prometheus: Path
 
 
 def prepare_node() -> NodeSetup:
     """Build binaries and images in parallel (each step is cached; warm, this takes seconds)."""
-    with ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(3) as pool:
         bins = pool.submit(node_binaries)
         images = pool.submit(node_images)
+        prometheus = pool.submit(_script, "controlplane/prometheus.sh", timeout=1800)
         docker_host, names = images.result()
-        return NodeSetup(bins.result(), docker_host, names)
+        return NodeSetup(bins.result(), docker_host, names, Path(prometheus.result()))
 
 
 def _ip(*args: str) -> None:

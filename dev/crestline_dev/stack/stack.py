@@ -151,8 +151,10 @@ class Stack:
             self.alertmanager = Alertmanager(debian_binary("alertmanager"), self.workdir / "am")
             self.alertmanager.start()
         if cfg.prometheus:
+            # A node's pods are found by Kubernetes SD, which Debian's build lacks.
+            binary = self.node.setup.prometheus if self.node else debian_binary("prometheus")
             self.prometheus = Prometheus(
-                debian_binary("prometheus"),
+                binary,
                 self.workdir / "prometheus",
                 scrape_interval=cfg.scrape_interval,
                 alertmanager_url=self.alertmanager.url if self.alertmanager else None,
