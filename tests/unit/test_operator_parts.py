@@ -1,14 +1,10 @@
-"""Pure parts of the operator: preset PromQL, conditions, tick scheduling."""
+"""Pure parts of the operator: preset PromQL, conditions."""
 
 from __future__ import annotations
-
-from hypothesis import given
-from hypothesis import strategies as st
 
 from crestline.api import Objective
 from crestline.policy.conditions import changed, cond, merge
 from crestline.policy.queries import render
-from crestline.runtime.scheduler import next_tick
 
 
 def _obj(preset: dict[str, object]) -> Objective:
@@ -40,13 +36,3 @@ def test_condition_transition_time_only_moves_on_change() -> None:
     assert flipped[0].last_transition_time == "t3"
     assert changed(same, flipped, "Ready")
     assert not changed(first, same, "Ready")
-
-
-@given(st.floats(0, 1e6), st.floats(0.1, 600), st.floats(0, 5000))
-def test_ticks_are_anchored_and_in_the_future(prev: float, interval: float, lag: float) -> None:
-    now = prev + lag
-    nxt = next_tick(prev, interval, now)
-    assert nxt > now
-    assert nxt - now <= interval + 1e-6  # never waits more than one interval
-    k = (nxt - prev) / interval
-    assert abs(k - round(k)) < 1e-6  # on the anchored grid: no drift

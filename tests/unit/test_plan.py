@@ -178,7 +178,9 @@ def test_missing_target_decides_nothing_and_warns_once() -> None:
 
 
 def test_invalid_spec_is_reported_once() -> None:
-    first = failed_plan(Memory(), now=NOW, generation=3, reason=Gate.INVALID, message="bad", interval=30)
+    first = failed_plan(
+        Memory(), now=NOW, generation=3, reason=Gate.INVALID, message="bad", interval=30
+    )
     assert [e.type for e in first.events] == [EventType.WARNING]
     again = failed_plan(
         first.memory, now=NOW + 30, generation=3, reason=Gate.INVALID, message="bad", interval=30

@@ -17,7 +17,7 @@ from crestline_dev.sim.controllers import (
     oracle_replica_hours,
 )
 from crestline_dev.sim.model import Fleet, Replicas, ServiceModel, erlang_c
-from crestline_dev.sim.replay import replay
+from crestline_dev.sim.replay import Harness
 from crestline_dev.sim.trace import EventDaySpike, PerMinuteTrace, StepTrace, TimeScaled
 
 MODEL = ServiceModel()
@@ -95,22 +95,9 @@ def test_replay_scores_baselines_sensibly() -> None:
     trace = StepTrace([(0, 100), (600, 400), (1200, 100)], length=2400)
     target = 0.5
     spec = ScalingSpec.model_validate({"minReplicas": 2, "maxReplicas": 100})
-    static = replay(
-        "static",
-        trace,
-        StaticController(20),
-        model=MODEL,
-        latency_target=target,
-        initial_replicas=20,
-    )
-    hpa = replay(
-        "hpa",
-        trace,
-        HpaController(0.7, spec),
-        model=MODEL,
-        latency_target=target,
-        initial_replicas=4,
-    )
+    harness = Harness(MODEL, latency_target=target)
+    static = harness.replay("static", trace, StaticController(20), initial_replicas=20)
+    hpa = harness.replay("hpa", trace, HpaController(0.7, spec), initial_replicas=4)
     assert static.violation_minutes == 0
     assert static.replica_hours == pytest.approx(20 * 2400 / 3600)
     assert hpa.violation_minutes > 0  # the step outruns a reactive controller

@@ -218,3 +218,9 @@ def confine(query: str, *, label: str, value: str) -> str:
     if not all(_confined(v, enforce) for v in selectors) or _print(check, None) != text:
         raise ConfineError("the query could not be confined reliably; simplify it")
     return text
+
+
+def is_confined(query: str, *, label: str, value: str) -> bool:
+    """Whether every selector of ``query`` carries ``label="value"`` (the check above)."""
+    enforce = _Enforce(label, value)
+    return all(_confined(v, enforce) for v in _selectors(parse(query)))

@@ -14,7 +14,9 @@ from typing import Any, Protocol
 from crestline.adapters.alertmanager import Matcher, Silence
 from crestline.adapters.kube import ObjectRef
 from crestline.adapters.redis import TtlReport
+from crestline.api.slo import PerformanceSLOSpec
 from crestline.policy.conditions import Event
+from crestline.policy.readings import SourceResult
 
 
 class Writer(Protocol):
@@ -47,6 +49,14 @@ class Writer(Protocol):
     def get_custom(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None: ...
 
     def post_event(self, ref: ObjectRef, event: Event) -> None: ...
+
+
+class ReadingsPort(Protocol):
+    """The readings of an SLO's objectives (crestline.runtime.sources.Readings)."""
+
+    def read(
+        self, namespace: str, spec: PerformanceSLOSpec, *, deadline: float
+    ) -> Mapping[str, SourceResult]: ...
 
 
 class MonitorPort(Protocol):

@@ -135,8 +135,17 @@ class ShardLeases:
         return sorted({*live, self.identity})
 
     def step(self) -> None:
-        """One pass: renew, observe, acquire what is ours, release what is not."""
-        records = self._observe(self.api.list())
+        """One pass: renew, observe, acquire what is ours, release what is not.
+
+        Never raises: when the API server cannot be reached, nothing is renewed and the
+        shards held lapse (:meth:`owns` turns false) before anyone else may take them.
+        """
+        try:
+            records = self._observe(self.api.list())
+        except Exception as exc:
+            log.warning("cannot list shard leases: %s", type(exc).__name__)
+            self._publish()
+            return
         self._renew_member(records)
         plan = assignment(self.members(), self.shards)
         for shard in range(self.shards):

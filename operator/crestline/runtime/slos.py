@@ -43,8 +43,7 @@ from crestline.runtime import metrics
 from crestline.runtime.cache import ClusterCache, Key, ObjectRecord
 from crestline.runtime.errors import Fenced
 from crestline.runtime.eventdays import EventDayView, spec_error
-from crestline.runtime.ports import Writer
-from crestline.runtime.sources import Readings
+from crestline.runtime.ports import ReadingsPort, Writer
 
 PLURAL = "performanceslos"
 log = logging.getLogger("crestline.slo")
@@ -64,7 +63,7 @@ class SloRunner:
         *,
         cache: ClusterCache,
         view: EventDayView,
-        readings: Readings,
+        readings: ReadingsPort,
         writer: Writer,
         config: OperatorConfig,
         fence: Callable[[Key], None],
