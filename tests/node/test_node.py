@@ -219,3 +219,45 @@ def test_pods_failing_readiness_run_but_are_never_ready_nor_served(
     )
     ready = [e for s in slices.items for e in (s.endpoints or []) if e.conditions.ready]
     assert ready == []
+
+
+_IN_CLUSTER = """
+import json, ssl, urllib.request
+sa = "/var/run/secrets/kubernetes.io/serviceaccount/"
+ctx = ssl.create_default_context(cafile=sa + "ca.crt")
+auth = {"Authorization": "Bearer " + open(sa + "token").read()}
+req = urllib.request.Request("https://10.0.0.1:443/version", headers=auth)
+print("version", json.load(urllib.request.urlopen(req, context=ctx, timeout=10))["gitVersion"])
+"""
+
+
+def test_a_pod_reaches_the_api_server_like_in_a_cluster(
+    node_stack: Stack, node_kube: client.ApiClient, node_namespace: str
+) -> None:
+    """Service-account token, CA and the kubernetes Service's cluster IP, via kube-proxy."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "in-cluster"},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "probe",
+                    "image": "crestline-workload:1",
+                    "imagePullPolicy": "Never",
+                    "command": ["python3", "-c", _IN_CLUSTER],
+                }
+            ],
+        },
+    }
+    _core(node_kube).create_namespaced_pod(node_namespace, pod)
+
+    def finished() -> str | None:
+        phase: str = _core(node_kube).read_namespaced_pod("in-cluster", node_namespace).status.phase
+        return phase if phase in {"Succeeded", "Failed"} else None
+
+    phase = _wait(finished, 60, "the in-cluster probe to finish")
+    out = kubectl(node_stack, "logs", "-n", node_namespace, "in-cluster").stdout
+    assert phase == "Succeeded", out
+    assert "version v1.35" in out

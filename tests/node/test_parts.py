@@ -33,8 +33,9 @@ def test_load_generator_refuses_anything_but_loopback_and_the_pod_network(url: s
 
 
 def test_pods_get_no_way_off_the_host() -> None:
-    bridge = json.loads(cni_conflist())["plugins"][0]
+    bridge = json.loads(cni_conflist("10.0.0.0/24"))["plugins"][0]
     assert bridge["ipMasq"] is False
+    assert "0.0.0.0/0" not in {r["dst"] for r in bridge["ipam"]["routes"]}
     assert bridge["ipam"]["ranges"][0][0]["gateway"] == NODE_IP
 
 

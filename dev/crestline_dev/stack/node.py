@@ -54,6 +54,7 @@ from crestline_dev.stack.node_config import (
     kube_proxy_config,
     kubelet_config,
 )
+from crestline_dev.stack.node_expose import LoopbackForwarder, kubernetes_service_endpoints
 from crestline_dev.stack.pki import ClusterPKI
 from crestline_dev.stack.ports import free_port
 from crestline_dev.stack.process import ManagedProcess
@@ -167,6 +168,7 @@ class Node:
     ready_seconds: float | None = None  # start of the kubelet to node Ready
     _lock: IO[bytes] | None = None
     _reaper: Reaper | None = None
+    _forwarders: list[LoopbackForwarder] = field(default_factory=list)
 
     @property
     def paths(self) -> NodePaths:
@@ -210,9 +212,12 @@ class Node:
         self._start_kubelet(timeout)
         self.wait_ready(timeout)
         self.ready_seconds = time.monotonic() - started
+        self._route_kubernetes_service()
 
     def stop(self) -> None:
         """Stop the processes (kubelet first), then remove pods, mounts, bridge and rules."""
+        while self._forwarders:
+            self._forwarders.pop().close()
         for name in ("kubelet", "kube-proxy", "kube-scheduler"):
             for proc in [p for p in self.processes if p.name == name]:
                 proc.stop(grace=5)
@@ -259,7 +264,7 @@ class Node:
         paths.logs.mkdir(parents=True, exist_ok=True)
         paths.cni_conf_dir.mkdir(parents=True, exist_ok=True)
         paths.containerd_config.write_text(containerd_toml(paths, bins.runc, bins.cni_bin_dir))
-        (paths.cni_conf_dir / "10-crestline.conflist").write_text(cni_conflist())
+        (paths.cni_conf_dir / "10-crestline.conflist").write_text(cni_conflist(SERVICE_CIDR))
         paths.resolv_conf.write_text("")  # pods get no DNS: no name leads off this host
 
     def _make_network(self) -> None:
@@ -371,6 +376,31 @@ class Node:
             timeout,
         )
 
+    def expose(self, port: int) -> str:
+        """Make ``127.0.0.1:<port>`` reachable from pods as ``<node IP>:<port>``; return that."""
+        forwarder = LoopbackForwarder(NODE_IP, port)
+        self._forwarders.append(forwarder)
+        return forwarder.address
+
+    def _route_kubernetes_service(self) -> None:
+        """In-cluster clients (``https://kubernetes.default``) reach the API server."""
+        server = self._server()
+        self.expose(int(server.rsplit(":", 1)[1]))
+        body = kubernetes_service_endpoints(NODE_IP, int(server.rsplit(":", 1)[1]))
+        cert = (str(self.pki.admin.cert), str(self.pki.admin.key))
+        url = f"{server}/api/v1/namespaces/default/endpoints"
+        resp = requests.post(url, json=body, cert=cert, verify=str(self.pki.ca.cert), timeout=10)
+        if resp.status_code == 409:
+            resp = requests.put(
+                f"{url}/kubernetes", json=body, cert=cert, verify=str(self.pki.ca.cert), timeout=10
+            )
+        resp.raise_for_status()
+
+    def _server(self) -> str:
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        server: str = config["clusters"][0]["cluster"]["server"]
+        return server
+
     def wait_ready(self, timeout: float) -> None:
         """Wait until the Node object reports Ready=True; fail fast if the kubelet dies."""
         kubelet = next(p for p in self.processes if p.name == "kubelet")
@@ -384,10 +414,10 @@ class Node:
         return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
     def _api_get(self, path: str) -> dict[str, Any] | None:
-        config = yaml.safe_load(self.kubeconfig.read_text())
-        server = config["clusters"][0]["cluster"]["server"]
         cert = (str(self.pki.admin.cert), str(self.pki.admin.key))
-        resp = requests.get(f"{server}{path}", cert=cert, verify=str(self.pki.ca.cert), timeout=5)
+        resp = requests.get(
+            f"{self._server()}{path}", cert=cert, verify=str(self.pki.ca.cert), timeout=5
+        )
         if resp.status_code == 404:
             return None
         resp.raise_for_status()

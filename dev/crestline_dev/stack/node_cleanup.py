@@ -113,7 +113,7 @@ def unmount_under(directory: Path) -> None:
 _KUBELET_CHAINS = {
     "filter": ["KUBE-FIREWALL", "KUBE-KUBELET-CANARY"],
     "nat": ["KUBE-KUBELET-CANARY"],
-    "mangle": ["KUBE-KUBELET-CANARY"],
+    "mangle": ["KUBE-KUBELET-CANARY", "KUBE-IPTABLES-HINT"],
 }
 
 

@@ -121,8 +121,12 @@ def containerd_toml(paths: NodePaths, runc: Path, cni_bin_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cni_conflist() -> str:
-    """A bridge with host-local addresses. No masquerade: pods get no way off this host."""
+def cni_conflist(service_cidr: str) -> str:
+    """A bridge with host-local addresses. No masquerade: pods get no way off this host.
+
+    Pods get routes to the pod network and to the Service CIDR (through the node, where
+    kube-proxy translates cluster IPs), and no default route.
+    """
     conf = {
         "cniVersion": "0.4.0",
         "name": "crestline",
@@ -136,7 +140,7 @@ def cni_conflist() -> str:
                 "ipam": {
                     "type": "host-local",
                     "ranges": [[{"subnet": POD_CIDR, "gateway": NODE_IP}]],
-                    "routes": [{"dst": POD_CIDR}],
+                    "routes": [{"dst": POD_CIDR}, {"dst": service_cidr}],
                 },
             },
             {"type": "portmap", "capabilities": {"portMappings": True}},
