@@ -204,15 +204,20 @@ class Node:
         self._make_network()
         make_cgroups()
         self._start_containerd(timeout)
-        for image in self.setup.images:
-            self.load_image(image)
-        self._start_scheduler(timeout)
-        self._start_kube_proxy(timeout)
-        started = time.monotonic()
-        self._start_kubelet(timeout)
-        self.wait_ready(timeout)
-        self.ready_seconds = time.monotonic() - started
-        self._route_kubernetes_service()
+        pause, *others = self.setup.images
+        self.load_image(pause)  # every pod's sandbox: needed before the first pod
+        with ThreadPoolExecutor(1) as pool:
+            # The other images (seconds each) load while the Kubernetes side starts.
+            loaded = pool.submit(self._load_images, others)
+            self._start_scheduler(timeout)
+            started = time.monotonic()
+            self._start_kubelet(timeout)
+            self.wait_ready(timeout)
+            self.ready_seconds = time.monotonic() - started
+            # After the kubelet: kube-proxy waits (up to 30 s) for its Node object.
+            self._start_kube_proxy(timeout)
+            self._route_kubernetes_service()
+            loaded.result()
 
     def stop(self) -> None:
         """Stop the processes (kubelet first), then remove pods, mounts, bridge and rules."""
@@ -302,6 +307,10 @@ class Node:
 
         proc.wait_ready(answers, timeout)
 
+    def _load_images(self, images: list[str]) -> None:
+        for image in images:
+            self.load_image(image)
+
     def load_image(self, image: str, timeout: float = 300) -> None:
         """Hand a Docker image to the node's containerd (``docker save | ctr import``)."""
         env = {**os.environ, "DOCKER_HOST": self.setup.docker_host}
@@ -347,8 +356,8 @@ class Node:
         )
 
         def serving() -> bool:
-            # /livez: /healthz stays 503 until the node object exists (the kubelet's job).
-            resp = requests.get(f"http://127.0.0.1:{healthz}/livez", timeout=2)
+            # /healthz: 200 once kube-proxy has synced its rules for the node.
+            resp = requests.get(f"http://127.0.0.1:{healthz}/healthz", timeout=2)
             return resp.status_code == 200
 
         proc.wait_ready(serving, timeout)
