@@ -11,7 +11,8 @@ import pytest
 
 from tests.image.conftest import BuiltImage
 
-pytestmark = pytest.mark.image
+# Generous: the first test pays for a cold `make image` (Docker install, debootstrap, pip).
+pytestmark = [pytest.mark.image, pytest.mark.timeout(1800)]
 
 RUN = ("run", "--rm", "--read-only", "--network=none")
 

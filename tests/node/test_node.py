@@ -29,7 +29,8 @@ from crestline_dev.workload.deploy import (
 from crestline_dev.workload.loadgen import Limits, LoadGenerator
 from tests.kubectl import kubectl
 
-pytestmark = pytest.mark.node
+# Generous: the first test pays for a cold build of the node (binaries, images, Prometheus).
+pytestmark = [pytest.mark.node, pytest.mark.timeout(1800)]
 
 
 def _apps(kube: client.ApiClient) -> Any:

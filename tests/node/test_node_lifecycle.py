@@ -21,7 +21,8 @@ import pytest
 
 from crestline_dev.stack.node_config import BRIDGE, CGROUP_ROOT
 
-pytestmark = pytest.mark.node
+# Generous: the first test pays for a cold build of the node (binaries, images, Prometheus).
+pytestmark = [pytest.mark.node, pytest.mark.timeout(1800)]
 
 _HARNESS = textwrap.dedent(
     """
