@@ -96,65 +96,73 @@ class _Window:
         return p95, util, errors, reqs / secs
 
 
-def replay(
-    name: str,
-    trace: LoadTrace,
-    controller: Controller,
-    *,
-    model: ServiceModel,
-    latency_target: float,
-    initial_replicas: int,
-    startup_seconds: float = 60.0,
-    dt: float = 5.0,
-    window: float = 30.0,
-    on_step: Callable[[float, Observation | None, int], None] | None = None,
-    focus: tuple[float, float] | None = None,
-) -> Scorecard:
-    """Run ``controller`` against ``trace``; return its scorecard.
+@dataclass(frozen=True)
+class Harness:
+    """The fixed conditions every policy is replayed under: the service, its objective,
+    the start-up delay, the simulation step and the controllers' query window."""
 
-    ``focus`` (start, end seconds) also counts the violation-minutes inside that span,
-    e.g. an event window.
-    """
-    fleet = Fleet(model)
-    replicas = Replicas(startup_seconds, ready=initial_replicas)
-    observed, minute = _Window(window), _Window(60.0)
-    violations = actions = focused = 0
-    replica_seconds = requests = errors = 0.0
-    next_eval = 0.0
-    t = 0.0
-    steps_per_minute = round(60.0 / dt)
-    step = 0
-    while t < trace.duration:
-        ready = replicas.advance(t)
-        iv = fleet.step(trace.rps(t), ready, dt)
-        observed.add(t, iv, dt)
-        minute.add(t, iv, dt)
-        replica_seconds += replicas.total * dt
-        requests += iv.requests
-        errors += iv.errors
-        obs = None
-        if t >= next_eval:
-            p95, util, err, rps = observed.aggregate(model)
-            obs = Observation(t, p95, util, err, rps, ready, replicas.total)
-            desired = controller.evaluate(obs)
-            if desired != replicas.total:
-                actions += 1
-                replicas.set_desired(desired, t)
-            next_eval += controller.interval
-        step += 1
-        if step % steps_per_minute == 0 and minute.aggregate(model)[0] > latency_target:
-            violations += 1
-            if focus is not None and focus[0] <= t < focus[1]:
-                focused += 1
-        if on_step is not None:
-            on_step(t, obs, replicas.total)
-        t += dt
-    return Scorecard(
-        name,
-        violations,
-        replica_seconds / 3600.0,
-        actions,
-        errors / requests if requests else 0.0,
-        int(trace.duration // 60),
-        focused if focus is not None else None,
-    )
+    model: ServiceModel
+    latency_target: float
+    startup_seconds: float = 60.0
+    dt: float = 5.0
+    window: float = 30.0
+
+    def replay(
+        self,
+        name: str,
+        trace: LoadTrace,
+        controller: Controller,
+        *,
+        initial_replicas: int,
+        on_step: Callable[[float, Observation | None, int], None] | None = None,
+        focus: tuple[float, float] | None = None,
+    ) -> Scorecard:
+        """Run ``controller`` against ``trace``; return its scorecard.
+
+        ``focus`` (start, end seconds) also counts the violation-minutes inside that
+        span, e.g. an event window.
+        """
+        model, dt = self.model, self.dt
+        fleet = Fleet(model)
+        replicas = Replicas(self.startup_seconds, ready=initial_replicas)
+        observed, minute = _Window(self.window), _Window(60.0)
+        violations = actions = focused = 0
+        replica_seconds = requests = errors = 0.0
+        next_eval = 0.0
+        t = 0.0
+        steps_per_minute = round(60.0 / dt)
+        step = 0
+        while t < trace.duration:
+            ready = replicas.advance(t)
+            iv = fleet.step(trace.rps(t), ready, dt)
+            observed.add(t, iv, dt)
+            minute.add(t, iv, dt)
+            replica_seconds += replicas.total * dt
+            requests += iv.requests
+            errors += iv.errors
+            obs = None
+            if t >= next_eval:
+                p95, util, err, rps = observed.aggregate(model)
+                obs = Observation(t, p95, util, err, rps, ready, replicas.total)
+                desired = controller.evaluate(obs)
+                if desired != replicas.total:
+                    actions += 1
+                    replicas.set_desired(desired, t)
+                next_eval += controller.interval
+            step += 1
+            if step % steps_per_minute == 0 and minute.aggregate(model)[0] > self.latency_target:
+                violations += 1
+                if focus is not None and focus[0] <= t < focus[1]:
+                    focused += 1
+            if on_step is not None:
+                on_step(t, obs, replicas.total)
+            t += dt
+        return Scorecard(
+            name,
+            violations,
+            replica_seconds / 3600.0,
+            actions,
+            errors / requests if requests else 0.0,
+            int(trace.duration // 60),
+            focused if focus is not None else None,
+        )
