@@ -55,11 +55,18 @@ crds: $(VENV)/.installed
 manifests: $(VENV)/.installed
 	$(BIN)/python -m crestline_dev.manifests
 
-# Benchmarks: decision quality on a simulated clock, reaction time on the real stack.
+# Benchmarks: decision quality on a simulated clock (crestline vs the HPA frontier on the
+# trace suite, one worker process per core; ~40 min on 2 cores), reaction time on the real
+# stack, then benchmarks/RESULTS.md. Quick look (first 7 days of each trace, ~5 min, not
+# written to RESULTS.md): `make bench-quick`, or add --trace NAME / --csv FILE by hand.
+BENCH_ARGS ?=
 bench: setup
-	$(BIN)/python -m benchmarks.decision_quality
+	$(BIN)/python -m benchmarks.decision_quality --prototypes $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.reaction_time
 	$(BIN)/python -m benchmarks.report
+
+bench-quick: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.decision_quality --quick --prototypes $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,157 +1,224 @@
-"""Decision-quality benchmark: replay load traces through crestline's core and baselines.
+"""Decision-quality benchmark: crestline against the HPA's whole cost/violation frontier.
 
-Every policy runs in the same simulated-clock harness (crestline_dev.sim.replay) against the
-same queueing model: replicas serve 40 req/s at full utilization (4 workers x 10 req/s),
-new replicas serve 60 s after they are requested, controllers see 30 s averages and act
-every 15 s. The latency objective is p95 <= 0.5 s (met up to ~81% utilization).
+Every policy replays every trace of the suite (:mod:`benchmarks.scenarios`) in the same
+simulated-clock harness (crestline_dev.sim.replay) against the same queueing model.
+For each trace the HPA runs at CPU targets 40%..90% in steps of 5; its Pareto frontier
+(:mod:`benchmarks.frontier`) is interpolated at each crestline configuration's
+replica-hours (-> violation ratio) and violation-minutes (-> cost ratio). The oracle
+(fewest replicas meeting the objective each minute, capacity arriving instantly) is the
+lower bound on cost.
 
-Policies:
-  hpa-cpu70            the HPA's CPU algorithm at 70% (tolerance 0.1, 300 s down window)
-  crestline-cpu        PerformanceSLO with a CPU objective at 75% and demand headroom
-  crestline-p95+cpu    the same plus the p95 latency objective (SLO law)
-  static-peak          fixed fleet sized for the trace's peak
-  crestline-cpu+eventday   (event-day trace) crestline-cpu plus an EventDay: a replica
-                       floor for the expected peak from 30 min before the window
-  keda-cron+hpa-cpu70  (event-day trace) KEDA cron scaler: the same floor, inside the
-                       window only, next to the HPA
-  oracle               lower bound: per-minute fewest replicas meeting the target
-
-Run:  .venv/bin/python -m benchmarks.decision_quality [--days N]
-Writes benchmarks/results/decision_quality.json (then `python -m benchmarks.report`).
+Run:
+  .venv/bin/python -m benchmarks.decision_quality             # full suite (see RESULTS.md)
+  .venv/bin/python -m benchmarks.decision_quality --quick     # first 7 days of each trace
+  .venv/bin/python -m benchmarks.decision_quality --csv my.csv  # add a trace of your own
+Full: writes benchmarks/results/decision_quality.json and one PNG per trace, then
+`python -m benchmarks.report` renders RESULTS.md. --quick writes to results/quick/
+(not committed) and prints the ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import shlex
+import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from crestline.api import Objective, ScalingSpec
-from crestline.api.eventday import Overrides
-from crestline.api.slo import ObjectiveKind
-from crestline_dev.sim.controllers import (
-    CrestlineController,
-    HpaController,
-    KedaCronController,
-    StaticController,
-    event_window,
-    oracle_replica_hours,
-    replicas_needed,
+from benchmarks.frontier import Comparison, Goal, Point, compare, pareto
+from benchmarks.plots import plot_trace
+from benchmarks.runner import Job, default_workers, run_jobs
+from benchmarks.scenarios import (
+    CRESTLINE_CPU_TARGET,
+    EVAL_INTERVAL,
+    HPA_TARGETS,
+    LATENCY_TARGET,
+    MIN_REPLICAS,
+    MODEL,
+    NASA_SCALE,
+    PEAK_RPS,
+    ROOT,
+    STARTUP_SECONDS,
+    load_trace,
+    policy_cases,
+    trace_case,
+    trace_names,
 )
-from crestline_dev.sim.model import ServiceModel
-from crestline_dev.sim.replay import Scorecard, replay
-from crestline_dev.sim.trace import EventDaySpike, LoadTrace, PerMinuteTrace
+from crestline_dev.sim.controllers import oracle_replica_hours
 
-ROOT = Path(__file__).resolve().parent
-TRACES = ROOT.parent.parent / "shared" / "traces"
-NASA = TRACES / "nasa-1995-requests-per-minute.csv"
-MODEL = ServiceModel(service_rate=10.0, workers=4)
-LATENCY_TARGET = 0.5
-# Scale the NASA peak (409 req/min) to what 40 replicas serve at 70% utilization.
-NASA_SCALE = 40 * 0.7 * MODEL.replica_capacity / (409 / 60)
-STARTUP_SECONDS = 60.0
-MIN_REPLICAS, MAX_REPLICAS = 2, 200
+BASELINES = ("hpa", "keda-cron+hpa")
+GOAL = Goal(max_violation_ratio=0.6, max_cost_ratio=0.85)
+QUICK_DAYS = 7.0
 
 
-def scaling(**extra: Any) -> ScalingSpec:
-    return ScalingSpec.model_validate(
-        {"minReplicas": MIN_REPLICAS, "maxReplicas": MAX_REPLICAS, "warmupSeconds": 90, **extra}
-    )
+def _number(x: float | None) -> float | str | None:
+    """JSON has no infinity: keep it readable as a string."""
+    if x is None:
+        return None
+    return "inf" if math.isinf(x) else round(x, 4)
 
 
-P95 = Objective(name="p95", query="(benchmark)", target=LATENCY_TARGET, kind=ObjectiveKind.SLO)
-CPU = Objective(name="cpu", query="(benchmark)", target=0.75, kind=ObjectiveKind.PROPORTIONAL)
-
-
-DAY2_NOON = 86400 + 12 * 3600
-EVENT_START, EVENT_END = DAY2_NOON, DAY2_NOON + 7200
-EVENT_LEAD, EVENT_TRAIL = 1800.0, 600.0
-
-
-def policies(trace: LoadTrace, event: bool) -> dict[str, Any]:
-    peak = max(trace.rps(m * 60.0) for m in range(int(trace.duration // 60)))
-    out: dict[str, Any] = {
-        "hpa-cpu70": HpaController(0.7, scaling()),
-        "crestline-cpu": CrestlineController(scaling(), (CPU,)),
-        "crestline-p95+cpu": CrestlineController(scaling(), (P95, CPU)),
-        "static-peak": StaticController(replicas_needed(MODEL, peak, LATENCY_TARGET)),
+def comparison_row(policy: str, baseline: str, c: Comparison) -> dict[str, Any]:
+    return {
+        "policy": policy,
+        "baseline": baseline,
+        "frontier_violation_minutes": round(c.frontier_violations.value, 1),
+        "violation_ratio": _number(c.violation_ratio),
+        "violation_bound": c.violation_bound.value,
+        "frontier_replica_hours": round(c.frontier_replica_hours.value, 1),
+        "cost_ratio": _number(c.cost_ratio),
+        "cost_bound": c.cost_bound.value,
+        "goal_violations": GOAL.violations_met(c),
+        "goal_cost": GOAL.cost_met(c),
     }
-    if event:
-        # The declared event: the floor is what the expected peak needs (what an SRE
-        # would plan), reached from 30 minutes before the start, held 10 minutes after.
-        window_peak = max(trace.rps(t) for t in range(EVENT_START, EVENT_END, 60))
-        floor = replicas_needed(MODEL, window_peak, LATENCY_TARGET)
-        overrides = Overrides.model_validate({"capacity": {"minReplicas": floor}})
-        out["crestline-cpu+eventday"] = CrestlineController(
-            scaling(),
-            (CPU,),
-            events=event_window(EVENT_START, EVENT_END, EVENT_LEAD, EVENT_TRAIL, overrides),
-        )
-        out["keda-cron+hpa-cpu70"] = KedaCronController(
-            HpaController(0.7, scaling()), EVENT_START, EVENT_END, floor
-        )
+
+
+def _point(row: dict[str, Any]) -> Point:
+    return Point(row["replica_hours"], row["violation_minutes"], row["policy"])
+
+
+def summarize_trace(name: str, rows: list[dict[str, Any]], days: float | None) -> dict[str, Any]:
+    """One trace's rows, frontiers, and every candidate's comparison with them."""
+    prototypes = any(r["family"] == "prototype" for r in rows)
+    order = {c.name: i for i, c in enumerate(policy_cases(name, prototypes=prototypes))}
+    rows = sorted(rows, key=lambda r: order.get(r["policy"], len(order)))
+    families = {r["family"] for r in rows}
+    frontiers = {
+        b: [p.label for p in pareto(_point(r) for r in rows if r["family"] == b)]
+        for b in BASELINES
+        if b in families
+    }
+    comparisons = []
+    for r in rows:
+        if r["family"] in BASELINES:
+            continue
+        for b in frontiers:
+            # The cron floor knows of the event: the fair frontier only for policies that do.
+            if b == "keda-cron+hpa" and "eventday" not in r["policy"]:
+                continue
+            base = [_point(x) for x in rows if x["family"] == b]
+            comparisons.append(comparison_row(r["policy"], b, compare(_point(r), base)))
+    trace = load_trace(name, days)
+    return {
+        "trace": name,
+        "description": trace_case(name).description,
+        "minutes": int(trace.duration // 60),
+        "oracle_replica_hours": round(
+            oracle_replica_hours(trace, MODEL, LATENCY_TARGET, MIN_REPLICAS), 1
+        ),
+        "policies": rows,
+        "frontiers": frontiers,
+        "comparisons": comparisons,
+    }
+
+
+def jobs_for(
+    traces: Iterable[str], *, days: float | None, prototypes: bool, only: set[str] | None
+) -> list[Job]:
+    out = []
+    for name in traces:
+        length = load_trace(name, days).duration / 86400
+        out += [
+            Job(name, c.name, days, prototypes, weight=c.weight * length)
+            for c in policy_cases(name, prototypes=prototypes)
+            if only is None or c.family in only
+        ]
     return out
 
 
-def traces(days: float | None, only: str | None = None) -> dict[str, LoadTrace]:
-    minutes = None if days is None else int(days * 1440)
-    nasa = PerMinuteTrace.from_csv(NASA, scale=NASA_SCALE, minutes=minutes)
-    # Event day: three NASA days, with day 2 from 12:00 to 14:00 at 3x load,
-    # reached within two minutes (a sale that opens at noon sharp).
-    base = PerMinuteTrace.from_csv(NASA, scale=NASA_SCALE, start=1440 * 7, minutes=1440 * 3)
-    event = EventDaySpike(base, start=EVENT_START, end=EVENT_END, factor=3.0, ramp=120)
-    found = {"nasa": nasa, "event-day": event}
-    return {k: v for k, v in found.items() if only in (None, k)}
-
-
-def run_trace(name: str, trace: LoadTrace) -> dict[str, Any]:
-    rows: list[dict[str, Any]] = []
-    for policy, controller in policies(trace, event=name == "event-day").items():
-        start = time.monotonic()
-        card: Scorecard = replay(
-            policy,
-            trace,
-            controller,
-            model=MODEL,
-            latency_target=LATENCY_TARGET,
-            initial_replicas=10,
-            startup_seconds=STARTUP_SECONDS,
-            focus=(EVENT_START, EVENT_END + 120) if name == "event-day" else None,
+def _print_ratios(summary: dict[str, Any]) -> None:
+    for c in summary["comparisons"]:
+        print(
+            f"  {summary['trace']:14s} {c['policy']:28s} vs {c['baseline']:14s} "
+            f"violations {c['violation_bound']}{c['violation_ratio']} "
+            f"cost {c['cost_bound']}{c['cost_ratio']}"
         )
-        row = card.as_dict()
-        row["seconds"] = round(time.monotonic() - start, 1)
-        rows.append(row)
-        print(f"  {name:10s} {policy:20s} {row}", flush=True)
-    oracle = oracle_replica_hours(trace, MODEL, LATENCY_TARGET, MIN_REPLICAS)
-    return {
-        "trace": name,
-        "minutes": int(trace.duration // 60),
-        "policies": rows,
-        "oracle_replica_hours": round(oracle, 1),
-    }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=float, help="replay only the first N days of NASA")
-    parser.add_argument("--trace", choices=["nasa", "event-day"], help="run only this trace")
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "decision_quality.json")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="first 7 days of every trace")
+    parser.add_argument("--days", type=float, help="replay only the first N days of each trace")
+    parser.add_argument("--trace", action="append", help="only this trace (repeatable)")
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        action="append",
+        default=[],
+        help=(
+            "also replay this per-minute trace (columns minute,requests), scaled to the suite's "
+            "peak - e.g. a real trace nobody here tuned on"
+        ),
+    )
+    parser.add_argument("--prototypes", action="store_true", help="also run benchmarks.prototype")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=["hpa", "keda-cron+hpa", "crestline", "prototype"],
+        help="run only these policy families (repeatable), e.g. hpa + prototype",
+    )
+    parser.add_argument("--jobs", type=int, default=default_workers(), help="worker processes")
+    parser.add_argument("--out-dir", type=Path, help="default results/ (quick: results/quick/)")
+    args = parser.parse_args(argv)
+    days = QUICK_DAYS if args.quick and args.days is None else args.days
+    out_dir = args.out_dir or ROOT / "results" / ("quick" if args.quick else "")
+    names = (args.trace or trace_names()) + [f"csv:{p.resolve()}" for p in args.csv]
+
+    started = time.monotonic()
+    only = set(args.only) if args.only else None
+    jobs = jobs_for(names, days=days, prototypes=args.prototypes, only=only)
+    rows = list(run_jobs(jobs, workers=args.jobs))
+    wall = time.monotonic() - started
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summaries = []
+    for name in names:
+        summary = summarize_trace(name, [r for r in rows if r["trace"] == name], days)
+        png = out_dir / f"frontier-{trace_case(name).slug}.png"
+        plot_trace(summary, png, goal=GOAL)
+        summary["plot"] = str(png.relative_to(ROOT)) if png.is_relative_to(ROOT) else str(png)
+        summaries.append(summary)
+        _print_ratios(summary)
     results = {
         "benchmark": "decision_quality",
+        "command": shlex.join(
+            [
+                ".venv/bin/python",
+                "-m",
+                "benchmarks.decision_quality",
+                *(sys.argv[1:] if argv is None else argv),
+            ]
+        ),
+        "days": days,
+        "run": {
+            "workers": args.jobs,
+            "jobs": len(jobs),
+            "wall_seconds": round(wall),
+            "cpu_seconds": round(sum(r["cpu_seconds"] for r in rows)),
+        },
         "model": {
             "replica_capacity_rps": MODEL.replica_capacity,
             "startup_seconds": STARTUP_SECONDS,
             "latency_target_s": LATENCY_TARGET,
+            "peak_rps": PEAK_RPS,
             "nasa_scale": round(NASA_SCALE, 2),
+            "eval_interval_s": EVAL_INTERVAL,
+            "hpa_targets": list(HPA_TARGETS),
+            "crestline_cpu_target": CRESTLINE_CPU_TARGET,
         },
-        "traces": [run_trace(name, trace) for name, trace in traces(args.days, args.trace).items()],
+        "goal": {
+            "max_violation_ratio": GOAL.max_violation_ratio,
+            "max_cost_ratio": GOAL.max_cost_ratio,
+        },
+        "traces": summaries,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    path = out_dir / "decision_quality.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {path} ({len(jobs)} replays, {wall:.0f} s wall on {args.jobs} workers)")
 
 
 if __name__ == "__main__":
