@@ -1,54 +1,163 @@
-"""Where an EventDay stands at ``now``: its activations, phase and next start.
+"""Where an EventDay stands at ``now``: its phase, its activation, when that changes.
 
 Manual control for on-call is expressed as data, so it is as level-triggered as the
 schedule: an extra window (start now, for a duration) and a stop time (every
-activation that began at or before it is over). Both come from annotations, which
-GitOps tools leave alone (see crestline.handlers for their names).
+activation that began at or before it is over, and does not come back). Both come
+from annotations, which GitOps tools leave alone (see crestline.handlers for their
+names).
+
+Containment: for any spec that passes ``EventDaySpec.model_validate``,
+:func:`event_state` returns or raises :class:`ScheduleError`, whose message starts
+with the field at fault (``schedule.recurring[0].cron: never fires within ...``).
+Nothing else escapes, so one bad EventDay can be reported on its own and never stops
+the evaluation of anything else.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crestline.api.eventday import EventDaySpec
-from crestline.calendar.cron import Cron
-from crestline.calendar.instants import parse_duration, parse_instant
+from crestline.calendar.cron import Cron, CronError
+from crestline.calendar.instants import format_instant, parse_duration, parse_instant
 from crestline.calendar.wallclock import parse_time
-from crestline.policy.windows import Activation, CalendarState, Window, merge, recurring, state_at
+from crestline.calendar.zones import MAX_INSTANT, MIN_INSTANT
+from crestline.policy.windows import (
+    STEPS,
+    Activation,
+    CalendarState,
+    CronSource,
+    FixedSource,
+    NeverFires,
+    Phase,
+    Source,
+    Window,
+    activation_at,
+    first_after,
+)
+
+__all__ = [
+    "MANUAL_WINDOW_ANNOTATION",
+    "STOPPED_AT_ANNOTATION",
+    "ScheduleError",
+    "event_state",
+    "manual_control",
+    "selects",
+    "sources",
+]
 
 MANUAL_WINDOW_ANNOTATION = "crestline.dev/manual-window"  # "<start>/<end>", RFC 3339
 STOPPED_AT_ANNOTATION = "crestline.dev/stopped-at"  # RFC 3339
-LOOKAHEAD = dt.timedelta(days=8)  # covers weekly schedules; rarer ones are searched further
+_NO_LEAD = dt.timedelta()
 
 
-def activations(
-    spec: EventDaySpec,
-    now: dt.datetime,
-    manual: Sequence[Window] = (),
-    stopped_at: dt.datetime | None = None,
-) -> list[Activation]:
-    """Merged activations around ``now`` (current, and at least the next one if any)."""
+class ScheduleError(ValueError):
+    """The schedule cannot be evaluated; the message starts with the field at fault."""
+
+
+def _field(path: str, action: str, exc: Exception) -> ScheduleError:
+    return ScheduleError(f"{path}: {action}: {exc}")
+
+
+def sources(spec: EventDaySpec, manual: Sequence[Window] = ()) -> list[Source]:
+    """The spec's windows as sources, in spec order: one-off, recurring, then manual."""
     sched = spec.schedule
-    tz = ZoneInfo(sched.timezone)
-    lead, trail = parse_duration(sched.lead_time), parse_duration(sched.trail_time)
-    windows = [Window(parse_time(w.start, tz), parse_time(w.end, tz)) for w in sched.windows]
-    windows += list(manual)
-    for rec in sched.recurring:
-        cron, duration = Cron.parse(rec.cron), parse_duration(rec.duration)
-        since = now - duration - trail
-        found = recurring(cron, duration, tz, since, now + lead + LOOKAHEAD)
-        if not any(w.start - lead > now for w in found):
-            # A rare schedule (monthly, yearly): find just its next occurrence.
-            local = (now + lead).astimezone(tz).replace(tzinfo=None)
-            start = parse_time(cron.next_after(local).isoformat(), tz)
-            found.append(Window(start, start + duration))
-        windows += found
-    merged = merge(windows, lead, trail)
-    if stopped_at is not None:
-        merged = [a for a in merged if a.active_from > stopped_at]
-    return merged
+    try:
+        tz = ZoneInfo(sched.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise _field("schedule.timezone", "unknown zone", exc) from exc
+    durations = {}
+    for name in ("lead_time", "trail_time"):
+        try:
+            durations[name] = parse_duration(getattr(sched, name))
+        except ValueError as exc:
+            path = "leadTime" if name == "lead_time" else "trailTime"
+            raise _field(f"schedule.{path}", "bad duration", exc) from exc
+    lead, trail = durations["lead_time"], durations["trail_time"]
+    one_offs = []
+    for i, w in enumerate(sched.windows):
+        try:
+            one_offs.append(
+                (f"windows[{i}]", Window(parse_time(w.start, tz), parse_time(w.end, tz)))
+            )
+        except (ValueError, OverflowError) as exc:
+            raise _field(f"schedule.windows[{i}]", "bad time", exc) from exc
+    out: list[Source] = [FixedSource.of("windows", one_offs, lead=lead, trail=trail)]
+    for i, rec in enumerate(sched.recurring):
+        try:
+            cron = Cron.parse(rec.cron)
+        except CronError as exc:
+            raise ScheduleError(f"schedule.recurring[{i}].cron: {exc}") from exc
+        try:
+            duration = parse_duration(rec.duration)
+        except ValueError as exc:
+            raise _field(f"schedule.recurring[{i}].duration", "bad duration", exc) from exc
+        out.append(CronSource(f"recurring[{i}]", cron, tz, duration, lead, trail))
+    manual_windows = [("manual", w) for w in manual]
+    out.append(FixedSource.of("manual", manual_windows, lead=_NO_LEAD, trail=trail))
+    return out
+
+
+def _stopped(
+    act: Activation, srcs: Sequence[Source], stopped_at: dt.datetime | None, now: dt.datetime
+) -> bool:
+    """Whether ``act`` began at or before the stop (so it is over for good)."""
+    if stopped_at is None:
+        return False
+    if act.start_known or stopped_at >= act.active_from:
+        return act.active_from <= stopped_at
+    # The walk did not reach the beginning: it is the same activation as the one in
+    # force at the stop unless that one is over by now. Unknown counts as stopped.
+    then = activation_at(srcs, stopped_at)
+    return then is not None and not (then.end_known and then.active_until <= now)
+
+
+def _next_unstopped(
+    srcs: Sequence[Source], after: dt.datetime, stopped_at: dt.datetime | None, now: dt.datetime
+) -> Activation | None:
+    """The first activation beginning after ``after`` that the stop does not cover."""
+    for _ in range(STEPS):
+        nxt = first_after(srcs, after, now)
+        if nxt is None or stopped_at is None or nxt.active_from > stopped_at:
+            return nxt
+        if not nxt.end_known:
+            return None
+        after = nxt.active_until
+    return None
+
+
+def _state(
+    srcs: Sequence[Source], now: dt.datetime, stopped_at: dt.datetime | None
+) -> CalendarState:
+    current = activation_at(srcs, now)
+    if current is not None and not _stopped(current, srcs, stopped_at, now):
+        phase = current.phase(now)
+        assert phase is not None
+        change = {
+            Phase.WARMING: current.start,
+            Phase.ACTIVE: current.end,
+            Phase.COOLING: current.active_until,
+        }[phase]
+        if not current.end_known and not current.start_known:
+            return CalendarState(phase, current, None, None if change >= MAX_INSTANT else change)
+        nxt = (
+            _next_unstopped(srcs, current.active_until, stopped_at, now)
+            if current.end_known
+            else None
+        )
+        return CalendarState(phase, current, nxt.active_from if nxt else None, change)
+    if current is not None and not current.end_known:
+        # Stopped, and the walk did not see this activation end: look again then.
+        wake = None if current.active_until >= MAX_INSTANT else current.active_until
+        phase = Phase.SCHEDULED if wake else Phase.COMPLETED
+        return CalendarState(phase, None, None, wake)
+    after = now if current is None else current.active_until
+    nxt = _next_unstopped(srcs, after, stopped_at, now)
+    if nxt is None:
+        return CalendarState(Phase.COMPLETED, None, None, None)
+    return CalendarState(Phase.SCHEDULED, nxt, nxt.active_from, nxt.active_from)
 
 
 def event_state(
@@ -57,8 +166,21 @@ def event_state(
     manual: Sequence[Window] = (),
     stopped_at: dt.datetime | None = None,
 ) -> CalendarState:
-    acts = activations(spec, now, manual, stopped_at)
-    return state_at(acts, now, recurring=bool(spec.schedule.recurring))
+    """The phase at ``now``, the activation in force (else the next one), and when the
+    phase can next change. Raises :class:`ScheduleError` and nothing else."""
+    if not MIN_INSTANT <= now < MAX_INSTANT - dt.timedelta(days=3 * 366):
+        raise ScheduleError(f"schedule: cannot be evaluated at {now.isoformat()}")
+    srcs = sources(spec, manual)
+    try:
+        return _state(srcs, now, stopped_at)
+    except ScheduleError:
+        raise
+    except NeverFires as exc:
+        raise ScheduleError(f"schedule.{exc.source}.cron: {exc}") from exc
+    except (ArithmeticError, ValueError) as exc:
+        # Instants beyond the supported years (a window in 9998 plus its trail time).
+        when = format_instant(now)
+        raise ScheduleError(f"schedule: cannot be evaluated at {when}: {exc}") from exc
 
 
 def manual_control(

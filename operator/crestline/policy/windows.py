@@ -1,30 +1,72 @@
-"""EventDay schedule math: windows in a timezone, lead and trail, merging, phases.
+"""EventDay activations: windows from several sources, merged, found without enumerating.
 
-All times handed out are timezone-aware UTC; local wall-clock times are only an input
-format. That is what makes DST come out right: a one-off window from 00:00 to 00:00
-the next day across the spring change lasts 23 real hours, and a recurring window's
-``duration`` is elapsed time, so "6h from 22:00" across the autumn change ends at 03:00
-local, not 04:00. A local time that does not exist (inside the spring gap) means the instant
-the clocks jump (so a 02:30 event on that day starts at 03:00); an ambiguous one
-(autumn) means its first occurrence.
+A *window* is a stretch of event time from one source: a one-off window of the spec, a
+recurring window (a cron fire time plus its ``duration``, elapsed time), or a manual
+window from the on-call annotation. Its *span* adds ``leadTime`` before (warm-up) and
+``trailTime`` after; a manual window has no lead time (it means "now"). Windows whose
+spans overlap or touch belong to one *activation*: the event stays in force across a
+gap shorter than lead + trail instead of cooling down and warming up again.
 
-Activations (window minus ``leadTime`` to window plus ``trailTime``) that overlap are
-merged into one: the event stays in force across the gap rather than cooling down and
-warming up again within minutes.
+Cost. Nothing is enumerated. Each source answers a handful of questions directly
+(which window covers an instant, which window's span reaches back to an instant,
+where the source's own run of touching windows starts or ends), the cron ones by
+field arithmetic (:mod:`crestline.calendar.fires`, :mod:`crestline.calendar.runs`).
+An activation is walked from the window at ``now`` towards its first and last window
+one source-switch at a time, at most :data:`STEPS` steps; a schedule whose own run
+never ends (``* * * * *`` lasting an hour: :func:`crestline.calendar.runs.always_on`)
+is recognised without walking. So ``* * * * *`` costs about what ``0 9 * * 1`` costs.
+
+Identity. An activation's ``id`` is its first window's: ``<source>@<window start>``,
+e.g. ``recurring[0]@2026-11-28T17:00:00Z``, ``windows[2]@...``, ``manual@...`` (when
+windows of several sources start the activation together, the first source in spec
+order names it). It depends on the schedule only: it does not change as time passes
+or as later windows merge in, so actions keyed by it are done and undone once.
+Two exceptions are documented rather than hidden:
+
+- an activation of a schedule that never leaves event mode is ``<source>@always``;
+- if the walk back runs out of steps (only when windows of several sources alternate
+  densely, e.g. even and odd minutes, for longer than :data:`STEPS` windows), its first
+  window is not known and the id is ``<source>@horizon-<date>``: the date is the
+  Monday 00:00 UTC of the week :data:`HORIZON` before now, so such an activation is
+  renamed at most once a week rather than every evaluation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from crestline.calendar.cron import Cron
-from crestline.calendar.wallclock import to_utc
+from crestline.calendar.fires import fire_at_or_after, fire_at_or_before
+from crestline.calendar.instants import format_instant
+from crestline.calendar.runs import always_on, run_end, run_start
+from crestline.calendar.zones import MAX_INSTANT, MIN_INSTANT
+
+__all__ = [
+    "HORIZON",
+    "STEPS",
+    "UTC",
+    "Activation",
+    "CalendarState",
+    "CronSource",
+    "FixedSource",
+    "NeverFires",
+    "Phase",
+    "Piece",
+    "Source",
+    "Window",
+    "activation_at",
+    "first_after",
+]
 
 UTC = dt.UTC
+STEPS = 64  # walk steps per direction (a step: one switch of source, or one DST change)
+HORIZON = dt.timedelta(days=7)  # see "Identity" above
+_TICK = dt.timedelta(microseconds=1)
 
 
 class Phase(StrEnum):
@@ -45,40 +87,196 @@ class Window:
         return self.end - self.start
 
 
-def recurring(
-    cron: Cron, duration: dt.timedelta, tz: ZoneInfo, since: dt.datetime, until: dt.datetime
-) -> list[Window]:
-    """Occurrences whose window ends after ``since`` and starts before ``until`` (UTC)."""
-    out: list[Window] = []
-    # Start looking early enough to catch a window that began before `since`.
-    cursor = (since - duration).astimezone(tz).replace(tzinfo=None) - dt.timedelta(minutes=1)
-    while True:
-        cursor = cron.next_after(cursor)
-        start = to_utc(cursor, tz)
-        if start >= until:
-            return out
-        window = Window(start, start + duration)
-        # Times inside a DST gap all map to the jump instant: keep one window for them.
-        if window.end > since and (not out or window.start > out[-1].start):
-            out.append(window)
+class NeverFires(ValueError):
+    """A recurring source has no fire where one is needed (the message says where)."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(message)
+        self.source = source
 
 
 @dataclass(frozen=True)
-class Activation:
-    """One merged stretch of event mode: core windows plus lead and trail."""
+class Piece:
+    """One window of one source, with the lead and trail that make its span."""
 
-    start: dt.datetime  # first window start
-    end: dt.datetime  # last window end
+    source: str
+    window: Window
     lead: dt.timedelta
     trail: dt.timedelta
 
     @property
-    def active_from(self) -> dt.datetime:
-        return self.start - self.lead
+    def span_start(self) -> dt.datetime:
+        return self.window.start - self.lead
 
     @property
-    def active_until(self) -> dt.datetime:
-        return self.end + self.trail
+    def span_end(self) -> dt.datetime:
+        return self.window.end + self.trail
+
+
+class Source(Protocol):
+    """Questions a source of windows answers, each without enumerating its windows."""
+
+    @property
+    def label(self) -> str:
+        """The source's name in the spec: ``windows``, ``recurring[i]``, ``manual``."""
+
+    def covering(self, t: dt.datetime) -> Piece | None:
+        """A window whose span contains ``t``."""
+
+    def reaching_back(self, c: dt.datetime, steps: int) -> tuple[Piece, bool] | None:
+        """The first window of the source's own run through a window whose span starts
+        before ``c`` and reaches ``c``; with False if the run walk ran out of steps."""
+
+    def reaching_forward(self, e: dt.datetime, steps: int) -> tuple[Piece, bool] | None:
+        """The last window of the source's own run through a window whose span starts at
+        or before ``e`` and ends after it; with False if the run walk ran out of steps."""
+
+    def first_after(self, t: dt.datetime) -> Piece | None:
+        """The window whose span starts first, strictly after ``t``."""
+
+    def starting_at(self, s: dt.datetime) -> Piece | None:
+        """A window whose span starts exactly at ``s``."""
+
+    def always_on(self) -> bool:
+        """Whether this source's windows alone keep the event in force forever."""
+
+
+@dataclass(frozen=True)
+class FixedSource:
+    """Windows listed one by one (the spec's one-off windows, or manual windows)."""
+
+    label: str
+    pieces: tuple[Piece, ...]  # sorted by span start
+
+    @classmethod
+    def of(
+        cls,
+        label: str,
+        windows: Sequence[tuple[str, Window]],
+        *,
+        lead: dt.timedelta,
+        trail: dt.timedelta,
+    ) -> FixedSource:
+        pieces = sorted(
+            (Piece(name, w, lead, trail) for name, w in windows if w.end > w.start),
+            key=lambda p: (p.span_start, p.source),
+        )
+        return cls(label, tuple(pieces))
+
+    def _run(self, piece: Piece) -> tuple[int, int]:
+        """Indexes of the first and last piece of ``piece``'s own run."""
+        i = self.pieces.index(piece)
+        first = i
+        reach = max(p.span_end for p in self.pieces[: i + 1])
+        while first > 0 and max(p.span_end for p in self.pieces[:first]) >= (
+            self.pieces[first].span_start
+        ):
+            first -= 1
+        last = i
+        while last + 1 < len(self.pieces) and self.pieces[last + 1].span_start <= reach:
+            last += 1
+            reach = max(reach, self.pieces[last].span_end)
+        return first, last
+
+    def covering(self, t: dt.datetime) -> Piece | None:
+        return next((p for p in self.pieces if p.span_start <= t < p.span_end), None)
+
+    def reaching_back(self, c: dt.datetime, steps: int) -> tuple[Piece, bool] | None:
+        found = next((p for p in self.pieces if p.span_start < c <= p.span_end), None)
+        return None if found is None else (self.pieces[self._run(found)[0]], True)
+
+    def reaching_forward(self, e: dt.datetime, steps: int) -> tuple[Piece, bool] | None:
+        found = next((p for p in self.pieces if p.span_start <= e < p.span_end), None)
+        if found is None:
+            return None
+        first, last = self._run(found)
+        return max(self.pieces[first : last + 1], key=lambda p: p.span_end), True
+
+    def first_after(self, t: dt.datetime) -> Piece | None:
+        return next((p for p in self.pieces if p.span_start > t), None)
+
+    def starting_at(self, s: dt.datetime) -> Piece | None:
+        return next((p for p in self.pieces if p.span_start == s), None)
+
+    def always_on(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class CronSource:
+    """A recurring window: each fire of ``cron`` in ``tz`` opens one of ``duration``."""
+
+    label: str
+    cron: Cron
+    tz: ZoneInfo
+    duration: dt.timedelta
+    lead: dt.timedelta
+    trail: dt.timedelta
+
+    @property
+    def _gap(self) -> dt.timedelta:
+        """Fires at most this far apart have touching spans."""
+        return self.lead + self.duration + self.trail
+
+    def _piece(self, fire: dt.datetime) -> Piece:
+        return Piece(self.label, Window(fire, fire + self.duration), self.lead, self.trail)
+
+    def _clamped(self, t: dt.datetime) -> dt.datetime:
+        return min(max(t, MIN_INSTANT), MAX_INSTANT - _TICK)
+
+    def covering(self, t: dt.datetime) -> Piece | None:
+        fire = fire_at_or_before(self.cron, self.tz, self._clamped(t + self.lead))
+        if fire is None or fire + self.duration + self.trail <= t:
+            return None
+        return self._piece(fire)
+
+    def reaching_back(self, c: dt.datetime, steps: int) -> tuple[Piece, bool] | None:
+        fire = fire_at_or_after(self.cron, self.tz, self._clamped(c - self.duration - self.trail))
+        if fire is None or fire - self.lead >= c:
+            return None
+        first, exact = run_start(self.cron, self.tz, fire, gap=self._gap, steps=steps)
+        return self._piece(first), exact
+
+    def reaching_forward(self, e: dt.datetime, steps: int) -> tuple[Piece, bool] | None:
+        fire = fire_at_or_before(self.cron, self.tz, self._clamped(e + self.lead))
+        if fire is None or fire + self.duration + self.trail <= e:
+            return None
+        last, exact = run_end(self.cron, self.tz, fire, gap=self._gap, steps=steps)
+        return self._piece(last), exact
+
+    def first_after(self, t: dt.datetime) -> Piece | None:
+        fire = fire_at_or_after(self.cron, self.tz, self._clamped(t + self.lead + _TICK))
+        if fire is None:
+            if t + self.lead < MAX_INSTANT - dt.timedelta(days=366 * 10):
+                raise NeverFires(self.label, f"never fires within 9 years after {t:%Y-%m-%d}")
+            return None
+        return self._piece(fire)
+
+    def starting_at(self, s: dt.datetime) -> Piece | None:
+        fire = fire_at_or_after(self.cron, self.tz, self._clamped(s + self.lead))
+        return self._piece(fire) if fire == s + self.lead else None
+
+    def always_on(self) -> bool:
+        return always_on(self.cron, self.tz, gap=self._gap)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One merged stretch of event mode: its windows plus lead and trail.
+
+    ``start``/``end`` are the first window's start and the last window's end; between
+    them the event is Active (a gap between merged windows included). When the walk
+    could not see an end (``start_known``/``end_known`` False), the value is the
+    furthest instant it reached, or the edge of the supported range for ``always``.
+    """
+
+    id: str
+    start: dt.datetime
+    end: dt.datetime
+    active_from: dt.datetime
+    active_until: dt.datetime
+    start_known: bool = True
+    end_known: bool = True
 
     def phase(self, now: dt.datetime) -> Phase | None:
         if self.active_from <= now < self.start:
@@ -90,35 +288,124 @@ class Activation:
         return None
 
 
-def merge(windows: Iterable[Window], lead: dt.timedelta, trail: dt.timedelta) -> list[Activation]:
-    """Sorted activations; overlapping or touching ones are merged."""
-    out: list[Activation] = []
-    for w in sorted(w for w in windows if w.end > w.start):
-        if out and w.start - lead <= out[-1].active_until:
-            last = out[-1]
-            out[-1] = Activation(last.start, max(last.end, w.end), lead, trail)
-        else:
-            out.append(Activation(w.start, w.end, lead, trail))
-    return out
-
-
 @dataclass(frozen=True)
 class CalendarState:
+    """Where an event stands at ``now``.
+
+    ``activation``: the one in force, else the next one. ``next_activation``: when
+    event mode next begins after now. ``next_change``: the earliest instant at which
+    the phase can change (the runtime's wake-up time); None when it cannot change by
+    the schedule alone.
+    """
+
     phase: Phase
-    activation: Activation | None  # the current one, else the next one
-    next_activation: dt.datetime | None  # when event mode next begins (after now)
+    activation: Activation | None
+    next_activation: dt.datetime | None
+    next_change: dt.datetime | None = None
 
 
-def state_at(activations: Sequence[Activation], now: dt.datetime, recurring: bool) -> CalendarState:
-    """The phase at ``now`` and what comes next."""
-    current = next((a for a in activations if a.phase(now) is not None), None)
-    upcoming = [a for a in activations if a.active_from > now]
-    nxt = upcoming[0] if upcoming else None
-    next_at = nxt.active_from if nxt else None
-    if current is not None:
-        phase = current.phase(now)
-        assert phase is not None
-        return CalendarState(phase, current, next_at)
-    if nxt is not None or recurring:
-        return CalendarState(Phase.SCHEDULED, nxt, next_at)
-    return CalendarState(Phase.COMPLETED, None, None)
+def _walk_back(sources: Sequence[Source], piece: Piece) -> tuple[Piece, bool]:
+    """The first window of ``piece``'s activation (with False if not reached)."""
+    first = piece
+    for _ in range(STEPS):
+        best: Piece | None = None
+        for src in sources:
+            found = src.reaching_back(first.span_start, STEPS)
+            if found is None:
+                continue
+            candidate, exact = found
+            if not exact:
+                return candidate, False
+            if best is None or candidate.span_start < best.span_start:
+                best = candidate
+        if best is None:
+            return first, True
+        first = best
+    return first, False
+
+
+def _walk_forward(sources: Sequence[Source], piece: Piece) -> tuple[Piece, bool]:
+    """The last window of ``piece``'s activation (with False if not reached)."""
+    last = piece
+    for _ in range(STEPS):
+        best: Piece | None = None
+        for src in sources:
+            found = src.reaching_forward(last.span_end, STEPS)
+            if found is None:
+                continue
+            candidate, exact = found
+            if not exact:
+                return candidate, False
+            if candidate.span_end > last.span_end and (
+                best is None or candidate.span_end > best.span_end
+            ):
+                best = candidate
+        if best is None:
+            return last, True
+        last = best
+    return last, False
+
+
+def _horizon_anchor(now: dt.datetime) -> dt.datetime:
+    day = (now - HORIZON).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _named(sources: Sequence[Source], first: Piece) -> Piece:
+    """The window that names an activation: among those starting its span, the one of
+    the first source in spec order (sources are given in that order)."""
+    for src in sources:
+        same = src.starting_at(first.span_start)
+        if same is not None:
+            return same
+    return first
+
+
+def _activation(sources: Sequence[Source], piece: Piece, now: dt.datetime) -> Activation:
+    """The whole activation containing ``piece``."""
+    for src in sources:
+        if src.always_on():
+            return Activation(
+                f"{src.label}@always",
+                MIN_INSTANT,
+                MAX_INSTANT,
+                MIN_INSTANT,
+                MAX_INSTANT,
+                start_known=False,
+                end_known=False,
+            )
+    first, start_known = _walk_back(sources, piece)
+    last, end_known = _walk_forward(sources, piece)
+    if start_known:
+        named = _named(sources, first)
+        ident = f"{named.source}@{format_instant(named.window.start)}"
+    else:
+        ident = f"{first.source}@horizon-{_horizon_anchor(now):%Y-%m-%d}"
+    return Activation(
+        ident,
+        first.window.start,
+        last.window.end,
+        first.span_start,
+        last.span_end,
+        start_known=start_known,
+        end_known=end_known,
+    )
+
+
+def activation_at(sources: Sequence[Source], t: dt.datetime) -> Activation | None:
+    """The activation in force at ``t``, if any."""
+    for src in sources:
+        piece = src.covering(t)
+        if piece is not None:
+            return _activation(sources, piece, t)
+    return None
+
+
+def first_after(sources: Sequence[Source], t: dt.datetime, now: dt.datetime) -> Activation | None:
+    """The first activation that begins strictly after ``t``."""
+    best: Piece | None = None
+    for src in sources:
+        piece = src.first_after(t)
+        if piece is not None and (best is None or piece.span_start < best.span_start):
+            best = piece
+    return None if best is None else _activation(sources, best, now)
