@@ -67,11 +67,11 @@ def reference(
     tz = ZoneInfo(sched.timezone)
     lead, trail = parse_duration(sched.lead_time), parse_duration(sched.trail_time)
     refs = []
-    for i, w in enumerate(sched.windows):
-        a, b = parse_time(w.start, tz), parse_time(w.end, tz)
+    for i, one_off in enumerate(sched.windows):
+        a, b = parse_time(one_off.start, tz), parse_time(one_off.end, tz)
         refs.append(Ref(f"windows[{i}]", a, b, a - lead, b + trail))
-    for i, r in enumerate(sched.recurring):
-        cron, d = Cron.parse(r.cron), parse_duration(r.duration)
+    for i, rec in enumerate(sched.recurring):
+        cron, d = Cron.parse(rec.cron), parse_duration(rec.duration)
         t = lo - d - trail - lead
         while (f := next_fire(cron, tz, t)) is not None and f - lead < hi:
             refs.append(Ref(f"recurring[{i}]", f, f + d, f - lead, f + d + trail))
