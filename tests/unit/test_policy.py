@@ -133,10 +133,15 @@ def test_slo_law_regions() -> None:
 
 def test_slo_knee_memory_blocks_the_probe_and_lifts_a_breach() -> None:
     knee = Knee("p95", floor=7, since=0.0)
-    assert slo_proposal(Fleet(10, 10), 0.3, knee) == 8  # 8 is above the floor
+    assert slo_proposal(Fleet(20, 20), 0.3, knee) == 16  # far from the knee: the probe
+    assert slo_proposal(Fleet(10, 10), 0.3, knee) == 9  # at most half way to the floor
     assert slo_proposal(Fleet(9, 9), 0.3, knee) == 8
     assert slo_proposal(Fleet(8, 8), 0.3, knee) == 8  # would be 7: the floor breached
     assert slo_proposal(Fleet(6, 6), 1.05, knee) == 8  # straight to floor + 1
+    # A probe that breached goes back to the fewest replicas seen meeting the target.
+    seen = Knee("p95", floor=7, since=0.0, good=12)
+    assert slo_proposal(Fleet(9, 9), float("inf"), seen) == 12
+    assert slo_proposal(Fleet(12, 12), 1.5, seen) == 15  # the good count itself breached
 
 
 def test_slo_knee_is_learned_and_forgotten_only_on_evidence() -> None:
@@ -148,15 +153,21 @@ def test_slo_knee_is_learned_and_forgotten_only_on_evidence() -> None:
     knee = learn(knee, "p95", fleet=Fleet(10, 7), ratio=0.5, now=20)
     assert knee == Knee("p95", 7, 10)
     knee = learn(knee, "p95", fleet=Fleet(10, 10), ratio=0.5, now=30)
-    assert knee == Knee("p95", 7, 10, (10, 0.5))
-    # Same demand, fewer replicas: the reading cannot be lower; nothing forgotten.
-    assert learn(knee, "p95", fleet=Fleet(8, 8), ratio=0.7, now=40) == knee
+    assert knee == Knee("p95", 7, 10, (10, 0.5), good=10)
+    # Same demand, fewer replicas: the reading cannot be lower; nothing forgotten, and
+    # 8 replicas are now known to meet the target.
+    knee = learn(knee, "p95", fleet=Fleet(8, 8), ratio=0.7, now=40)
+    assert knee == Knee("p95", 7, 10, (10, 0.5), good=8)
     # More replicas than the reference: lower readings prove nothing.
-    assert learn(knee, "p95", fleet=Fleet(20, 20), ratio=0.1, now=40) == knee
+    assert learn(knee, "p95", fleet=Fleet(20, 20), ratio=0.1, now=40) == Knee(
+        "p95", 7, 10, (10, 0.5), good=8
+    )
     # Fewer-or-equal replicas reading below 0.8 of the reference: demand fell.
     assert learn(knee, "p95", fleet=Fleet(8, 8), ratio=0.39, now=40) is None
-    # A breach above the floor raises it (demand rose) and drops the old reference.
+    # A breach above the floor raises it (demand rose), drops the old reference, and
+    # keeps the good count only if it is above the new floor.
     assert learn(knee, "p95", fleet=Fleet(9, 9), ratio=1.2, now=50) == Knee("p95", 9, 50)
+    assert learn(knee, "p95", fleet=Fleet(7, 7), ratio=1.2, now=50) == knee
 
 
 # -- behaviour --------------------------------------------------------------------------

@@ -36,7 +36,10 @@ again (a limit cycle). This law is built from three facts instead:
 * **Knee memory.** A breach at ``n`` serving replicas proves ``n`` too small for the
   demand of the moment. The law remembers the largest such ``n`` (the *floor*) and
   never probes down to it again; a breach while the fleet is at or below the floor
-  grows it straight to ``floor + 1``. The floor is forgotten when demand has evidently
+  grows it straight to ``floor + 1``; a probe that breaches goes straight back to the
+  fewest replicas seen meeting the objective, and a probe never goes more than half way
+  from the current count to the floor, so each failed probe halves the gap and the knee
+  is found in a few steps. The floor is forgotten when demand has evidently
   fallen: the first settled reading after the breach, at ``N > floor`` serving replicas,
   is the *reference*; a later reading with at most ``N`` replicas that is lower than
   ``scaleDownBelow`` times the reference can only come from less demand (or a faster
@@ -95,13 +98,15 @@ class Knee:
 
     ``floor``: the largest serving count seen breaching the objective; ``since``: when the
     floor was last raised; ``reference``: (serving count, badness) of the first settled
-    reading above the floor after that, the baseline for "demand has fallen".
+    reading above the floor after that, the baseline for "demand has fallen"; ``good``:
+    the fewest serving replicas seen meeting the objective above the floor.
     """
 
     objective: str
     floor: int
     since: float
     reference: tuple[int, float] | None = None
+    good: int | None = None
 
 
 def badness(value: float, target: float, direction: Direction) -> float:
@@ -180,13 +185,17 @@ def slo_proposal(fleet: Fleet, ratio: float, knee: Knee | None = None) -> int:
     if ratio > 1.0:
         growth = params.max_up_factor if math.isinf(ratio) else math.sqrt(ratio)
         up = max(serving + 1, ceil_replicas(serving * min(growth, params.max_up_factor)))
-        if knee is not None and knee.floor >= serving:
-            up = max(up, knee.floor + 1)
+        if knee is not None:
+            if knee.good is not None and knee.good > serving:
+                up = min(up, knee.good)  # a probe failed: back to where it was fine
+            if knee.floor >= serving:
+                up = max(up, knee.floor + 1)
         return max(current, up)
     if ratio < params.scale_down_below:
         probe = ceil_replicas(params.scale_down_below * serving)
         if knee is not None:
-            probe = max(probe, knee.floor + 1)
+            # At most half way to a known knee: a failed probe halves the gap.
+            probe = max(probe, knee.floor + 1, ceil_replicas((knee.floor + serving) / 2))
         if probe >= serving:
             return current
         return min(current, probe + (current - serving))
@@ -198,23 +207,24 @@ def learn(
 ) -> Knee | None:
     """The knee memory after one reading of ``objective`` (see the module docstring).
 
-    Only a settled fleet's readings (every replica serving) become or test the reference.
+    Only a settled fleet's readings (every replica serving) become or test the reference
+    or count as "good".
     """
     serving = fleet.serving
     if ratio > 1.0:
         if serving > 0 and (knee is None or serving > knee.floor):
-            return Knee(objective, serving, now)
+            good = knee.good if knee is not None and (knee.good or 0) > serving else None
+            return Knee(objective, serving, now, good=good)
         return knee
-    if knee is None or not fleet.settled:
+    if knee is None or not fleet.settled or serving <= knee.floor:
         return knee
-    if knee.reference is None:
-        if serving > knee.floor:
-            return replace(knee, reference=(serving, ratio))
-        return knee
-    ref_serving, ref_ratio = knee.reference
-    if serving <= ref_serving and ratio < fleet.law.scale_down_below * ref_ratio:
-        return None
-    return knee
+    if knee.reference is not None:
+        ref_serving, ref_ratio = knee.reference
+        if serving <= ref_serving and ratio < fleet.law.scale_down_below * ref_ratio:
+            return None
+    reference = knee.reference or (serving, ratio)
+    good = serving if knee.good is None else min(knee.good, serving)
+    return replace(knee, reference=reference, good=good)
 
 
 def propose(kind: ObjectiveKind, fleet: Fleet, ratio: float, knee: Knee | None = None) -> int:
