@@ -87,7 +87,7 @@ def test_descriptors(descriptor: str, fields: str) -> None:
 @pytest.mark.parametrize(
     ("expr", "message"),
     [
-        ("", "empty"),
+        ("", "exactly 5 fields"),
         ("* * * *", "exactly 5 fields"),
         ("* * * * * *", "exactly 5 fields"),
         ("61 * * * *", "minute:"),

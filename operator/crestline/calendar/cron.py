@@ -198,8 +198,8 @@ def _parse_range(expr: str, bounds: _Bounds) -> tuple[int, bool]:
         star = star and step <= 1
     else:
         raise CronError(syntax_message(bounds.name))  # too many slashes
-    if start < bounds.lo or end > bounds.hi:
-        raise CronError(syntax_message(bounds.name))
+    if not (bounds.lo <= start <= bounds.hi and bounds.lo <= end <= bounds.hi):
+        raise CronError(syntax_message(bounds.name))  # robfig: below minimum, above maximum
     if start > end:
         raise CronError(order_message(bounds.name))
     if step == 0:
@@ -255,7 +255,7 @@ class Cron:
     @classmethod
     def parse(cls, text: str) -> Cron:
         if not text:
-            raise CronError("the schedule is empty")
+            raise CronError(FIELDS_MESSAGE)
         if "TZ" in text:
             raise CronError(TZ_MESSAGE)
         expanded = text

@@ -61,6 +61,17 @@ def _field(path: str, action: str, exc: Exception) -> ScheduleError:
     return ScheduleError(f"{path}: {action}: {exc}")
 
 
+def _check_span(path: str, w: Window, lead: dt.timedelta, trail: dt.timedelta) -> None:
+    """A window whose lead or trail would leave the supported years is an error of its own."""
+    try:
+        if w.start - lead < MIN_INSTANT or w.end + trail >= MAX_INSTANT:
+            raise OverflowError
+    except OverflowError:
+        raise ScheduleError(
+            f"{path}: with leadTime and trailTime it reaches outside the years 3 to 9998"
+        ) from None
+
+
 def sources(spec: EventDaySpec, manual: Sequence[Window] = ()) -> list[Source]:
     """The spec's windows as sources, in spec order: one-off, recurring, then manual."""
     sched = spec.schedule
@@ -79,11 +90,11 @@ def sources(spec: EventDaySpec, manual: Sequence[Window] = ()) -> list[Source]:
     one_offs = []
     for i, w in enumerate(sched.windows):
         try:
-            one_offs.append(
-                (f"windows[{i}]", Window(parse_time(w.start, tz), parse_time(w.end, tz)))
-            )
+            window = Window(parse_time(w.start, tz), parse_time(w.end, tz))
         except (ValueError, OverflowError) as exc:
             raise _field(f"schedule.windows[{i}]", "bad time", exc) from exc
+        _check_span(f"schedule.windows[{i}]", window, lead, trail)
+        one_offs.append((f"windows[{i}]", window))
     out: list[Source] = [FixedSource.of("windows", one_offs, lead=lead, trail=trail)]
     for i, rec in enumerate(sched.recurring):
         try:
@@ -95,7 +106,9 @@ def sources(spec: EventDaySpec, manual: Sequence[Window] = ()) -> list[Source]:
         except ValueError as exc:
             raise _field(f"schedule.recurring[{i}].duration", "bad duration", exc) from exc
         out.append(CronSource(f"recurring[{i}]", cron, tz, duration, lead, trail))
-    manual_windows = [("manual", w) for w in manual]
+    for extra in manual:
+        _check_span(MANUAL_WINDOW_ANNOTATION, extra, _NO_LEAD, trail)
+    manual_windows = [("manual", extra) for extra in manual]
     out.append(FixedSource.of("manual", manual_windows, lead=_NO_LEAD, trail=trail))
     return out
 
