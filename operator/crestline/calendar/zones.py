@@ -42,8 +42,8 @@ class Segment:
     offset: dt.timedelta
 
     def wall(self, t: dt.datetime) -> dt.datetime:
-        """The naive wall-clock time of an instant in this segment."""
-        return (t + self.offset).replace(tzinfo=None)
+        """The naive wall-clock time of an instant (aware, any zone) in this segment."""
+        return (t.astimezone(UTC) + self.offset).replace(tzinfo=None)
 
     def instant(self, wall: dt.datetime) -> dt.datetime:
         """The instant of a wall-clock time in this segment's offset (aware UTC)."""
