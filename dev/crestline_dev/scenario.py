@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from kubernetes import client
 
 from crestline.api.base import GROUP, VERSION
 from crestline.api.crdgen import ALL_CRDS, render
 from crestline_dev.sim.model import ServiceModel
+from crestline_dev.sim.pods import kube_pod_readiness
 from crestline_dev.sim.server import SimulatedService, kube_replica_source
 from crestline_dev.sim.trace import StepTrace
 from crestline_dev.stack.ports import free_port
@@ -68,23 +70,63 @@ class OperatorProcess:
             self.proc.wait(5)
 
 
-def start_operator(
-    stack: Stack, log: Path, *extra: str, env_override: dict[str, str] | None = None
-) -> OperatorProcess:
-    """``crestline run`` against the stack; ``env_override`` e.g. swaps the kubeconfig."""
+E2E_TENANTS = "e2e-*"  # the namespaces the end-to-end tests create
+
+
+def operator_config(stack: Stack, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The operator configuration the tests run with: the stack's Prometheus, Alertmanager
+    and Redis as the default endpoints, and the test namespaces allowed to name loopback
+    URLs and their own Secrets (the tenancy tests use namespaces that are not)."""
     assert stack.prometheus is not None
+    endpoints: dict[str, Any] = {"prometheus": [{"url": stack.prometheus.url}]}
+    if stack.alertmanager:
+        endpoints["alertmanager"] = [{"url": stack.alertmanager.url}]
+    if stack.redis:
+        endpoints["redis"] = [{"url": stack.redis.url}]
+    config: dict[str, Any] = {
+        "endpoints": endpoints,
+        "tenants": [
+            {
+                "namespaces": [E2E_TENANTS],
+                "allowUrls": [
+                    "http://127.0.0.1:*/",
+                    "https://127.0.0.1:*/",
+                    "redis://127.0.0.1:*/",
+                ],
+                "allowSecrets": True,
+                "jobServiceAccounts": ["warmer"],
+            }
+        ],
+        "limits": {"minIntervalSeconds": 1},
+    }
+    for key, value in (extra or {}).items():
+        config[key] = value
+    return config
+
+
+def start_operator(
+    stack: Stack,
+    log: Path,
+    *extra: str,
+    env_override: dict[str, str] | None = None,
+    config: dict[str, Any] | None = None,
+) -> OperatorProcess:
+    """``crestline run`` against the stack; ``env_override`` e.g. swaps the kubeconfig,
+    ``config`` replaces top-level keys of :func:`operator_config`."""
     port = free_port()
     env = {**os.environ, **stack.env(), **(env_override or {})}
+    config_file = log.with_suffix(".config.yaml")
+    config_file.write_text(yaml.safe_dump(operator_config(stack, config)))
     argv = [
         sys.executable,
         "-m",
         "crestline",
         "run",
         "--all-namespaces",
-        "--prometheus-url",
-        stack.prometheus.url,
-        *(["--alertmanager-url", stack.alertmanager.url] if stack.alertmanager else []),
-        *(["--redis-url", stack.redis.url] if stack.redis else []),
+        "--config",
+        str(config_file),
+        "--lease-namespace",
+        "default",
         "--metrics-port",
         str(port),
         *extra,
@@ -175,6 +217,7 @@ def deploy_workload(
         kube_replica_source(kube, namespace, name),
         model=ServiceModel(service_rate=10, workers=4),
         startup_seconds=startup_seconds,
+        on_ready=kube_pod_readiness(kube, namespace, name),
     )
     sim.start(free_port())
     job = f"{namespace}-{name}"
@@ -182,8 +225,12 @@ def deploy_workload(
     return Workload(namespace, name, sim, job)
 
 
-def slo_body(name: str, target: str, namespace: str, **spec: Any) -> dict[str, Any]:
-    """A PerformanceSLO on ``target``'s simulated p95, tuned for compressed time.
+def slo_body(
+    name: str, target: str, namespace: str, *, cpu: float | None = None, **spec: Any
+) -> dict[str, Any]:
+    """A PerformanceSLO on ``target``'s simulated p95, tuned for compressed time; with
+    ``cpu``, also a CPU-utilization objective at that target (the combination a user
+    writes when the fleet should also shrink: latency alone cannot tell spare capacity).
 
     The selector names the namespace too: every test workload is called ``web``, and a
     previous one's series linger in Prometheus for the length of the rate window.
@@ -208,6 +255,8 @@ def slo_body(name: str, target: str, namespace: str, **spec: Any) -> dict[str, A
             "minReplicas": 2,
             "maxReplicas": 10,
             "warmupSeconds": 15,
+            # compressed time: the demand history is a minute, not half an hour
+            "demandHeadroom": {"windowSeconds": 60},
             "behavior": {
                 "scaleUp": {
                     "stabilizationWindowSeconds": 0,
@@ -221,6 +270,10 @@ def slo_body(name: str, target: str, namespace: str, **spec: Any) -> dict[str, A
         },
         "evaluation": {"intervalSeconds": 2, "timeoutSeconds": 2},
     }
+    if cpu is not None:
+        base["objectives"].append(
+            {"name": "cpu", "preset": {"cpuUtilization": {"window": "10s"}}, "target": cpu}
+        )
     base.update(spec)
     return {
         "apiVersion": f"{GROUP}/{VERSION}",

@@ -78,13 +78,9 @@ def test_eventday_prescales_before_the_window_and_restores_after(
     assert status["eventBaseline"] == 2
 
     wait_for(lambda: eventday_phase(kube, namespace, "sale") == "Active", 30, "phase Active")
-    # The faster evaluation interval is in force: evaluations a second apart.
-    seen = set()
-    deadline = time.monotonic() + 4
-    while time.monotonic() < deadline:
-        seen.add(get_slo(kube, namespace, "web")["status"]["lastEvaluationTime"])
-        time.sleep(0.2)
-    assert len(seen) >= 3, f"evaluations during the event: {sorted(seen)}"
+    # The faster evaluation interval is in force (the status is written on change, so the
+    # interval in force is what shows it, not a timestamp per evaluation).
+    assert get_slo(kube, namespace, "web")["status"]["intervalSeconds"] == 1
 
     wait_for(lambda: eventday_phase(kube, namespace, "sale") == "Cooling", 30, "phase Cooling")
     assert replicas(kube, namespace, "web") >= 6  # no scale-down until window + trail end
@@ -102,6 +98,7 @@ def test_eventday_prescales_before_the_window_and_restores_after(
     )
     status = get_slo(kube, namespace, "web")["status"]
     assert "eventBaseline" not in status
+    assert status["intervalSeconds"] == 2
     reasons = {e.reason for e in events_for(kube, namespace, "sale")}
     assert {"PhaseWarming", "PhaseActive", "PhaseCooling", "PhaseCompleted"} <= reasons
 
@@ -183,8 +180,11 @@ def test_actions_happen_once_survive_a_restart_and_are_restored_unless_changed(
     )
     silences = wait_for(lambda: _our_silences(stack, namespace), 10, "the silence")
     assert [s["status"]["state"] for s in silences] == ["active"]
+    # The user's matchers, and always the EventDay's own namespace (one team never mutes
+    # another's alerts).
     assert silences[0]["matchers"] == [
-        {"name": "severity", "value": "critical", "isRegex": False, "isEqual": False}
+        {"name": "severity", "value": "critical", "isRegex": False, "isEqual": False},
+        {"name": "namespace", "value": namespace, "isRegex": False, "isEqual": True},
     ]
     # A restart mid-event neither repeats nor forgets anything.
     operator.kill()
@@ -272,7 +272,8 @@ def test_manual_start_warms_the_cache_once_and_manual_stop_ends_it(
             later,
             later + dt.timedelta(hours=2),
             cache={
-                "extendTtl": {"pattern": f"{namespace}:product:*", "ttlSeconds": 3600, "batch": 50},
+                # confined under the namespace's key prefix on the shared Redis
+                "extendTtl": {"pattern": "product:*", "ttlSeconds": 3600, "batch": 50},
                 "httpWarmup": {"url": f"http://127.0.0.1:{server.server_port}/warm"},
                 "jobTemplate": {
                     "template": {

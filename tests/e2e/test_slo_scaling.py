@@ -48,7 +48,7 @@ def test_load_step_scales_up_recovers_and_scales_down_gradually(
     workload: Callable[..., Workload],
 ) -> None:
     w = workload(replicas=2, rps=40)  # 50% utilization, p95 ~ 0.32 s
-    create_slo(kube, namespace, slo_body("web", "web", namespace))
+    create_slo(kube, namespace, slo_body("web", "web", namespace, cpu=0.7))
     wait_for(
         lambda: get_slo(kube, namespace, "web").get("status", {}).get("lastEvaluationTime"),
         30,
@@ -278,7 +278,7 @@ def test_promql_syntax_error_is_a_condition_and_an_event_not_a_crash(
     create_slo(kube, namespace, body)
 
     c = wait_condition(kube, namespace, "web", "MetricsAvailable", "False", "QueryError")
-    assert "parse error" in c["message"]
+    assert "not valid PromQL" in c["message"]
     wait_for(
         lambda: "QueryError" in {e.reason for e in events_for(kube, namespace, "web")},
         10,
@@ -325,7 +325,7 @@ def test_prometheus_outage_holds_replicas_and_recovers_on_its_own(
     wait_condition(kube, namespace, "web", "MetricsAvailable", "True")
     stack.prometheus.stop()
     try:
-        wait_condition(kube, namespace, "web", "MetricsAvailable", "False", "PrometheusUnavailable")
+        wait_condition(kube, namespace, "web", "MetricsAvailable", "False", "SourceUnavailable")
         time.sleep(20)  # longer than the scale-down window: still no change
         assert replicas(kube, namespace, "web") == 3
         status = get_slo(kube, namespace, "web")["status"]
@@ -344,7 +344,7 @@ def test_restart_mid_window_keeps_stabilization_and_loses_nothing(
     workload: Callable[..., Workload],
 ) -> None:
     w = workload(replicas=2, rps=100)
-    create_slo(kube, namespace, slo_body("web", "web", namespace))
+    create_slo(kube, namespace, slo_body("web", "web", namespace, cpu=0.7))
     wait_for(lambda: replicas(kube, namespace, "web") > 2, 40, "a scale-up")
     wait_for(lambda: _p95(stack, w) < 0.5, 60, "latency to recover")
     peak = replicas(kube, namespace, "web")
@@ -353,7 +353,8 @@ def test_restart_mid_window_keeps_stabilization_and_loses_nothing(
     operator.kill()  # no graceful shutdown: all it knew must come back from the status
     time.sleep(2)
     operator.restart()
-    # The 15 s scale-down window still counts from before the restart.
+    # The restarted operator starts the 15 s scale-down window afresh (as the HPA does
+    # after a restart): it can only scale down later than without the restart.
     while time.monotonic() - dropped < 10:
         assert replicas(kube, namespace, "web") == peak, "scaled down inside the window"
         time.sleep(0.2)
@@ -437,6 +438,7 @@ def test_redis_hit_ratio_is_an_objective_source(
     try:
         wait_for(lambda: replicas(kube, namespace, "web") > 2, 30, "a scale-up on a cold cache")
         hits = get_slo(kube, namespace, "web")["status"]["objectives"][0]
+        print(get_slo(kube, namespace, "web")["status"])
         assert hits["direction"] == "above"
         assert 0.4 < hits["value"] < 0.6
     finally:

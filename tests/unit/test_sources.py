@@ -43,14 +43,17 @@ def test_the_client_cache_is_bounded_and_deletes_what_it_evicts() -> None:
         return make
 
     for i in range(5):  # a Secret rotated five times: five credentials, one endpoint
-        cache.get("url:x", Credentials(ca_pem=f"pem {i}"), build(f"c{i}"))
+        cache.get("prometheus", "url:x", Credentials(ca_pem=f"pem {i}"), build(f"c{i}"))
     assert len(cache) == 2
     assert len(cache.files()) == 2  # the evicted clients' CA files are gone
     assert closed == ["c0", "c1", "c2"]
     clock.t += 61
-    cache.get("url:y", Credentials(), build("fresh"))
+    cache.get("prometheus", "url:y", Credentials(), build("fresh"))
     assert len(cache) == 1  # idle ones expired
     assert len(cache.files()) == 0
+    # one reference, two kinds of client: never the one for the other
+    assert cache.get("redis", "url:y", Credentials(), build("redis")) == "redis"
+    assert cache.get("prometheus", "url:y", Credentials(), build("x")) == "fresh"
     cache.close()
 
 

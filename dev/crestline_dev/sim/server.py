@@ -74,12 +74,15 @@ class SimulatedService:
         model: ServiceModel | None = None,
         startup_seconds: float = 5.0,
         tick: float = 1.0,
+        on_ready: Callable[[int], None] | None = None,
     ) -> None:
         self.name = name
         self.namespace = namespace
         self.model = model or ServiceModel()
         self._trace = trace
         self._source = replica_source
+        self._on_ready = on_ready  # told the ready count when it changes (pod readiness)
+        self._reported: int | None = None
         self._tick = tick
         self._fleet = Fleet(self.model)
         self._replicas = Replicas(startup_seconds, ready=0)
@@ -134,6 +137,17 @@ class SimulatedService:
                 desired = self.desired
             self.step(now, now - last, desired)
             last = now
+            self._report_ready()
+
+    def _report_ready(self) -> None:
+        ready = self._replicas.ready
+        if self._on_ready is None or ready == self._reported:
+            return
+        try:
+            self._on_ready(ready)
+            self._reported = ready
+        except Exception as exc:  # tried again at the next tick
+            log.warning("simulator could not report ready pods: %s", exc)
 
     def step(self, now: float, dt: float, desired: int) -> Interval:
         """Advance the model by ``dt`` seconds with ``desired`` replicas requested."""

@@ -70,10 +70,13 @@ class Alertmanager:
             self._session.headers["Authorization"] = f"Bearer {creds.bearer_token}"
         elif creds.username and creds.password:
             self._session.auth = (creds.username, creds.password)
+        # Passed with every request: requests lets REQUESTS_CA_BUNDLE in the environment
+        # override a session's verify, which would silently drop the endpoint's own CA.
+        self._verify: bool | str = True
         if creds.insecure_skip_verify:
-            self._session.verify = False
+            self._verify = False
         elif creds.ca_file:
-            self._session.verify = creds.ca_file
+            self._verify = creds.ca_file
 
     def close(self) -> None:
         self._session.close()
@@ -86,6 +89,7 @@ class Alertmanager:
             with self._session.request(
                 method,
                 f"{self.url}{path}",
+                verify=self._verify,
                 json=body,
                 params=params,
                 timeout=(min(self.timeout, 3.0), self.timeout),

@@ -69,10 +69,13 @@ class PrometheusClient:
             self._session.headers["Authorization"] = f"Bearer {creds.bearer_token}"
         elif creds.username and creds.password:
             self._session.auth = (creds.username, creds.password)
+        # Passed with every request: requests lets REQUESTS_CA_BUNDLE in the environment
+        # override a session's verify, which would silently drop the endpoint's own CA.
+        self._verify: bool | str = True
         if creds.insecure_skip_verify:
-            self._session.verify = False
+            self._verify = False
         elif creds.ca_file:
-            self._session.verify = creds.ca_file
+            self._verify = creds.ca_file
 
     def close(self) -> None:
         self._session.close()
@@ -97,6 +100,7 @@ class PrometheusClient:
         try:
             with self._session.post(
                 f"{self.url}/api/v1/query",
+                verify=self._verify,
                 data={"query": promql, "timeout": f"{max(int(limit * 1000), 100)}ms"},
                 timeout=(min(limit, 5.0), limit),
                 stream=True,
@@ -198,6 +202,8 @@ def _short(exc: Exception) -> str:
     text = str(exc)
     if isinstance(exc, requests.Timeout):
         return "timed out"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS handshake failed (check the CA)"
     if isinstance(exc, requests.ConnectionError):
         return "connection failed"
     return _bounded(text)

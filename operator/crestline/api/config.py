@@ -101,7 +101,8 @@ class Tenant(ApiModel):
         Field(
             description=(
                 "URL prefixes a spec may name directly (Prometheus, Alertmanager, Redis, "
-                "HTTP warm-up), e.g. http://prometheus.team-a.svc:9090/."
+                "HTTP warm-up), e.g. http://prometheus.team-a.svc:9090/; host:* allows "
+                "any port of that host."
             )
         ),
     ] = Field(default_factory=list)

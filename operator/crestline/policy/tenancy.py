@@ -68,18 +68,25 @@ def _origin(url: str) -> tuple[str, str, int | None, str] | None:
     return parts.scheme.lower(), parts.hostname.lower(), port, parts.path or "/"
 
 
+ANY_PORT = ":*"
+
+
 def url_allowed(url: str, prefixes: list[str]) -> bool:
-    """Whether ``url`` lies under one of the allow-listed ``prefixes`` (same scheme, host
-    and port, and a path under the prefix's path)."""
+    """Whether ``url`` lies under one of the allow-listed ``prefixes``: same scheme, host
+    and port (``host:*`` allows any port of that host), and a path under the prefix's."""
     got = _origin(url)
     if got is None:
         return False
     for prefix in prefixes:
-        want = _origin(prefix)
+        any_port = ANY_PORT in prefix
+        want = _origin(prefix.replace(ANY_PORT, "", 1))
         if want is None:
             continue
-        if got[:3] == want[:3] and (
-            got[3] == want[3] or got[3].startswith(want[3].rstrip("/") + "/")
+        same_port = any_port or got[2] == want[2]
+        if (
+            got[:2] == want[:2]
+            and same_port
+            and (got[3] == want[3] or got[3].startswith(want[3].rstrip("/") + "/"))
         ):
             return True
     return False

@@ -103,19 +103,20 @@ class ClientCache:
         self.max_clients = max_clients
         self.idle_seconds = idle_seconds
         self._clock = clock
-        self._slots: OrderedDict[tuple[str, str], _Slot] = OrderedDict()
+        self._slots: OrderedDict[tuple[str, str, str], _Slot] = OrderedDict()
         self._lock = threading.Lock()
         self._ca_dir = tempfile.mkdtemp(prefix="crestline-ca-")
 
     def get(
         self,
+        kind: str,
         ref: str,
         credentials: Credentials,
         build: Callable[[Credentials], tuple[Any, Callable[[], None]]],
     ) -> Any:
-        """The client for ``ref`` with ``credentials``; ``build`` makes one (and says how to
-        close it) when none is cached."""
-        key = (ref, credentials.fingerprint())
+        """The ``kind`` client (prometheus, alertmanager, redis) for ``ref`` with
+        ``credentials``; ``build`` makes one (and says how to close it) when none is cached."""
+        key = (kind, ref, credentials.fingerprint())
         now = self._clock()
         with self._lock:
             self._expire(now)

@@ -20,6 +20,7 @@ shard restores everything the ledger says is still applied, then removes the fin
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from crestline.runtime.errors import Stale
 from crestline.runtime.ledger import Ledger, pending_work
 from crestline.runtime.ports import Writer
 
+log = logging.getLogger("crestline.eventday")
 PLURAL = "eventdays"
 IN_FORCE = (Phase.WARMING, Phase.ACTIVE, Phase.COOLING)
 FINALIZER = "crestline.dev/restore"
@@ -213,8 +215,9 @@ class EventDayRunner:
         computed = self.view.computed(record, now)
         try:
             return self._evaluate(record, computed, now)
-        except Stale:
-            return 1.0  # someone else wrote it, or the lease is going: look again soon
+        except Stale as exc:  # someone else wrote it, or the lease is going: look again soon
+            log.info("EventDay %s/%s: %s; looking again", key[0], key[1], exc or "changed")
+            return 1.0
 
     def _evaluate(self, record: ObjectRecord, computed: Computed, now: dt.datetime) -> float:
         old = _status(record.status)
@@ -252,6 +255,7 @@ class EventDayRunner:
         until = computed.valid_until
         delay = MAX_SLEEP if until is None else (until - now).total_seconds()
         if problems:
+            log.warning("EventDay %s/%s: %s", record.namespace, record.name, "; ".join(problems))
             delay = min(delay, 10.0)  # retry soon: a down Redis is retried in seconds
         return float(max(0.2, min(MAX_SLEEP, delay)))
 

@@ -86,7 +86,7 @@ def build_services(
             )
             return am, am.close
 
-        found: Alertmanager = clients.get(ref, creds, build)
+        found: Alertmanager = clients.get("alertmanager", ref, creds, build)
         return found
 
     def ttl(ref: str) -> TtlPort:
@@ -104,7 +104,7 @@ def build_services(
             made = redis_adapter.connect(url, password=c.password)
             return made, made.close
 
-        return _Ttl(clients.get(ref, Credentials(password=password), build))
+        return _Ttl(clients.get("redis", ref, Credentials(password=password), build))
 
     return Services(
         monitors=Monitors(api, limiter),

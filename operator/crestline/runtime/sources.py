@@ -207,7 +207,9 @@ class Readings:
             )
             return client, client.close
 
-        client: PrometheusClient = self.clients.get(target.ref, target.credentials, build)
+        client: PrometheusClient = self.clients.get(
+            "prometheus", target.ref, target.credentials, build
+        )
         return client
 
     def _query(
@@ -256,6 +258,7 @@ class Readings:
             )
             url = where.url
             client = self.clients.get(
+                "redis",
                 ref,
                 Credentials(password=password),
                 lambda c: _redis(url, c.password),
