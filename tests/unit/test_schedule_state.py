@@ -78,7 +78,10 @@ def reference(
             t = f
     for w in manual:
         refs.append(Ref("manual", w.start, w.end, w.start, w.end + trail))
-    refs.sort(key=lambda r: r.span_start)
+    # Only what meets the range, one-off and manual windows as much as recurring ones.
+    refs = sorted(
+        (r for r in refs if r.span_start < hi and r.span_end > lo), key=lambda r: r.span_start
+    )
     chains: list[list[Ref]] = []
     for r in refs:
         if chains and r.span_start <= max(x.span_end for x in chains[-1]):

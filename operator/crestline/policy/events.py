@@ -16,6 +16,7 @@ the evaluation of anything else.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -53,6 +54,12 @@ STOPPED_AT_ANNOTATION = "crestline.dev/stopped-at"  # RFC 3339
 _NO_LEAD = dt.timedelta()
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_cron(text: str) -> Cron:
+    """Cron.parse, remembered: a pure function of the text, asked on every evaluation."""
+    return Cron.parse(text)
+
+
 class ScheduleError(ValueError):
     """The schedule cannot be evaluated; the message starts with the field at fault."""
 
@@ -72,6 +79,23 @@ def _check_span(path: str, w: Window, lead: dt.timedelta, trail: dt.timedelta) -
         ) from None
 
 
+@functools.lru_cache(maxsize=1024)
+def _one_off_source(
+    times: tuple[tuple[str, str], ...], tz: ZoneInfo, lead: dt.timedelta, trail: dt.timedelta
+) -> FixedSource:
+    """The one-off windows as a source, remembered (a pure function of the spec's values:
+    converting a hundred local times on every evaluation would dominate its cost)."""
+    one_offs = []
+    for i, (start, end) in enumerate(times):
+        try:
+            window = Window(parse_time(start, tz), parse_time(end, tz))
+        except (ValueError, OverflowError) as exc:
+            raise _field(f"schedule.windows[{i}]", "bad time", exc) from exc
+        _check_span(f"schedule.windows[{i}]", window, lead, trail)
+        one_offs.append((f"windows[{i}]", window))
+    return FixedSource.of("windows", one_offs, lead=lead, trail=trail)
+
+
 def sources(spec: EventDaySpec, manual: Sequence[Window] = ()) -> list[Source]:
     """The spec's windows as sources, in spec order: one-off, recurring, then manual."""
     sched = spec.schedule
@@ -87,18 +111,11 @@ def sources(spec: EventDaySpec, manual: Sequence[Window] = ()) -> list[Source]:
             path = "leadTime" if name == "lead_time" else "trailTime"
             raise _field(f"schedule.{path}", "bad duration", exc) from exc
     lead, trail = durations["lead_time"], durations["trail_time"]
-    one_offs = []
-    for i, w in enumerate(sched.windows):
-        try:
-            window = Window(parse_time(w.start, tz), parse_time(w.end, tz))
-        except (ValueError, OverflowError) as exc:
-            raise _field(f"schedule.windows[{i}]", "bad time", exc) from exc
-        _check_span(f"schedule.windows[{i}]", window, lead, trail)
-        one_offs.append((f"windows[{i}]", window))
-    out: list[Source] = [FixedSource.of("windows", one_offs, lead=lead, trail=trail)]
+    times = tuple((w.start, w.end) for w in sched.windows)
+    out: list[Source] = [_one_off_source(times, tz, lead, trail)]
     for i, rec in enumerate(sched.recurring):
         try:
-            cron = Cron.parse(rec.cron)
+            cron = _parse_cron(rec.cron)
         except CronError as exc:
             raise ScheduleError(f"schedule.recurring[{i}].cron: {exc}") from exc
         try:

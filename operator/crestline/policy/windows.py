@@ -12,11 +12,13 @@ Cost. Nothing is enumerated. Each source answers a handful of questions directly
 where the source's own run of touching windows starts or ends), the cron ones by
 field arithmetic (:mod:`crestline.calendar.fires`, :mod:`crestline.calendar.runs`).
 An activation is walked from the window at ``now`` towards its first and last window
-one source-switch at a time, at most :data:`STEPS` steps; a schedule whose own run
-never ends (``* * * * *`` lasting an hour: :func:`crestline.calendar.runs.always_on`)
-is recognised without walking. So ``* * * * *`` costs about what ``0 9 * * 1`` costs.
+one source-switch at a time, asking the sources at most :data:`STEPS` questions in
+each direction; a schedule whose own run never ends (``* * * * *`` lasting an hour:
+:func:`crestline.calendar.runs.always_on`) is recognised without walking. So
+``* * * * *`` costs about what ``0 9 * * 1`` costs (benchmarks/schedule_cost.py).
 
-Identity. An activation's ``id`` is its first window's: ``<source>@<window start>``,
+Identity. An activation's ``id`` is that of its window whose span (lead time
+included) begins first: ``<source>@<window start>``,
 e.g. ``recurring[0]@2026-11-28T17:00:00Z``, ``windows[2]@...``, ``manual@...`` (when
 windows of several sources start the activation together, the first source in spec
 order names it). It depends on the schedule only: it does not change as time passes
@@ -24,8 +26,9 @@ or as later windows merge in, so actions keyed by it are done and undone once.
 Two exceptions are documented rather than hidden:
 
 - an activation of a schedule that never leaves event mode is ``<source>@always``;
-- if the walk back runs out of steps (only when windows of several sources alternate
-  densely, e.g. even and odd minutes, for longer than :data:`STEPS` windows), its first
+- if the walk back runs out of questions (only when windows of several sources
+  alternate densely, e.g. even and odd minutes, for more than :data:`STEPS` windows;
+  or a source's own run crosses more than :data:`RUN_STEPS` DST changes), its first
   window is not known and the id is ``<source>@horizon-<date>``: the date is the
   Monday 00:00 UTC of the week :data:`HORIZON` before now, so such an activation is
   renamed at most once a week rather than every evaluation.
@@ -33,6 +36,7 @@ Two exceptions are documented rather than hidden:
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +52,7 @@ from crestline.calendar.zones import MAX_INSTANT, MIN_INSTANT
 
 __all__ = [
     "HORIZON",
+    "RUN_STEPS",
     "STEPS",
     "UTC",
     "Activation",
@@ -64,7 +69,8 @@ __all__ = [
 ]
 
 UTC = dt.UTC
-STEPS = 64  # walk steps per direction (a step: one switch of source, or one DST change)
+STEPS = 64  # questions to sources per walk direction (see "Cost" above)
+RUN_STEPS = 16  # segment crossings (DST changes, new years) within one source's own run
 HORIZON = dt.timedelta(days=7)  # see "Identity" above
 _TICK = dt.timedelta(microseconds=1)
 
@@ -131,8 +137,15 @@ class Source(Protocol):
         """The last window of the source's own run through a window whose span starts at
         or before ``e`` and ends after it; with False if the run walk ran out of steps."""
 
+    @property
+    def lead(self) -> dt.timedelta:
+        """The lead time of this source's windows (zero for manual windows)."""
+
     def first_after(self, t: dt.datetime) -> Piece | None:
         """The window whose span starts first, strictly after ``t``."""
+
+    def first_from(self, t: dt.datetime) -> Piece | None:
+        """The window whose span starts first, at or after ``t``."""
 
     def starting_at(self, s: dt.datetime) -> Piece | None:
         """A window whose span starts exactly at ``s``."""
@@ -142,11 +155,28 @@ class Source(Protocol):
 
 
 @dataclass(frozen=True)
+class _Run:
+    """Consecutive pieces (by span start) whose spans overlap or touch."""
+
+    first: int  # index of its first piece
+    last: int  # index of its last piece
+    span_start: dt.datetime
+    span_end: dt.datetime
+    longest: int  # index of the piece whose span ends last
+
+
+@dataclass(frozen=True)
 class FixedSource:
-    """Windows listed one by one (the spec's one-off windows, or manual windows)."""
+    """Windows listed one by one (the spec's one-off windows, or manual windows).
+
+    Pieces are sorted by span start and grouped into their own runs once, so every
+    question is a binary search.
+    """
 
     label: str
     pieces: tuple[Piece, ...]  # sorted by span start
+    runs: tuple[_Run, ...]
+    lead: dt.timedelta
 
     @classmethod
     def of(
@@ -161,42 +191,59 @@ class FixedSource:
             (Piece(name, w, lead, trail) for name, w in windows if w.end > w.start),
             key=lambda p: (p.span_start, p.source),
         )
-        return cls(label, tuple(pieces))
+        runs: list[_Run] = []
+        for i, p in enumerate(pieces):
+            if runs and p.span_start <= runs[-1].span_end:
+                run = runs[-1]
+                longer = p.span_end > run.span_end
+                runs[-1] = _Run(
+                    run.first,
+                    i,
+                    run.span_start,
+                    max(run.span_end, p.span_end),
+                    i if longer else run.longest,
+                )
+            else:
+                runs.append(_Run(i, i, p.span_start, p.span_end, i))
+        return cls(label, tuple(pieces), tuple(runs), lead)
 
-    def _run(self, piece: Piece) -> tuple[int, int]:
-        """Indexes of the first and last piece of ``piece``'s own run."""
-        i = self.pieces.index(piece)
-        first = i
-        reach = max(p.span_end for p in self.pieces[: i + 1])
-        while first > 0 and max(p.span_end for p in self.pieces[:first]) >= (
-            self.pieces[first].span_start
-        ):
-            first -= 1
-        last = i
-        while last + 1 < len(self.pieces) and self.pieces[last + 1].span_start <= reach:
-            last += 1
-            reach = max(reach, self.pieces[last].span_end)
-        return first, last
+    def _run_before(self, t: dt.datetime, *, inclusive: bool) -> _Run | None:
+        """The last run starting before ``t`` (or at ``t`` if inclusive)."""
+        starts = [r.span_start for r in self.runs]
+        i = (bisect.bisect_right if inclusive else bisect.bisect_left)(starts, t) - 1
+        return self.runs[i] if i >= 0 else None
 
     def covering(self, t: dt.datetime) -> Piece | None:
-        return next((p for p in self.pieces if p.span_start <= t < p.span_end), None)
+        run = self._run_before(t, inclusive=True)
+        if run is None or t >= run.span_end:
+            return None
+        pieces = self.pieces[run.first : run.last + 1]
+        return next(p for p in pieces if p.span_start <= t < p.span_end)
 
     def reaching_back(self, c: dt.datetime, steps: int) -> tuple[Piece, bool] | None:
-        found = next((p for p in self.pieces if p.span_start < c <= p.span_end), None)
-        return None if found is None else (self.pieces[self._run(found)[0]], True)
+        run = self._run_before(c, inclusive=False)
+        if run is None or run.span_end < c:
+            return None
+        return self.pieces[run.first], True
 
     def reaching_forward(self, e: dt.datetime, steps: int) -> tuple[Piece, bool] | None:
-        found = next((p for p in self.pieces if p.span_start <= e < p.span_end), None)
-        if found is None:
+        run = self._run_before(e, inclusive=True)
+        if run is None or run.span_end <= e:
             return None
-        first, last = self._run(found)
-        return max(self.pieces[first : last + 1], key=lambda p: p.span_end), True
+        return self.pieces[run.longest], True
 
     def first_after(self, t: dt.datetime) -> Piece | None:
-        return next((p for p in self.pieces if p.span_start > t), None)
+        i = bisect.bisect_right([p.span_start for p in self.pieces], t)
+        return self.pieces[i] if i < len(self.pieces) else None
+
+    def first_from(self, t: dt.datetime) -> Piece | None:
+        i = bisect.bisect_left([p.span_start for p in self.pieces], t)
+        return self.pieces[i] if i < len(self.pieces) else None
 
     def starting_at(self, s: dt.datetime) -> Piece | None:
-        return next((p for p in self.pieces if p.span_start == s), None)
+        i = bisect.bisect_left([p.span_start for p in self.pieces], s)
+        found = self.pieces[i] if i < len(self.pieces) else None
+        return found if found is not None and found.span_start == s else None
 
     def always_on(self) -> bool:
         return False
@@ -252,9 +299,13 @@ class CronSource:
             return None
         return self._piece(fire)
 
+    def first_from(self, t: dt.datetime) -> Piece | None:
+        fire = fire_at_or_after(self.cron, self.tz, self._clamped(t + self.lead))
+        return None if fire is None else self._piece(fire)
+
     def starting_at(self, s: dt.datetime) -> Piece | None:
-        fire = fire_at_or_after(self.cron, self.tz, self._clamped(s + self.lead))
-        return self._piece(fire) if fire == s + self.lead else None
+        piece = self.first_from(s)
+        return piece if piece is not None and piece.span_start == s else None
 
     def always_on(self) -> bool:
         return always_on(self.cron, self.tz, gap=self._gap)
@@ -306,11 +357,14 @@ class CalendarState:
 
 def _walk_back(sources: Sequence[Source], piece: Piece) -> tuple[Piece, bool]:
     """The first window of ``piece``'s activation (with False if not reached)."""
-    first = piece
-    for _ in range(STEPS):
+    first, budget = piece, STEPS
+    while True:
         best: Piece | None = None
         for src in sources:
-            found = src.reaching_back(first.span_start, STEPS)
+            if budget == 0:
+                return first, False
+            budget -= 1
+            found = src.reaching_back(first.span_start, RUN_STEPS)
             if found is None:
                 continue
             candidate, exact = found
@@ -321,16 +375,18 @@ def _walk_back(sources: Sequence[Source], piece: Piece) -> tuple[Piece, bool]:
         if best is None:
             return first, True
         first = best
-    return first, False
 
 
 def _walk_forward(sources: Sequence[Source], piece: Piece) -> tuple[Piece, bool]:
     """The last window of ``piece``'s activation (with False if not reached)."""
-    last = piece
-    for _ in range(STEPS):
+    last, budget = piece, STEPS
+    while True:
         best: Piece | None = None
         for src in sources:
-            found = src.reaching_forward(last.span_end, STEPS)
+            if budget == 0:
+                return last, False
+            budget -= 1
+            found = src.reaching_forward(last.span_end, RUN_STEPS)
             if found is None:
                 continue
             candidate, exact = found
@@ -343,7 +399,6 @@ def _walk_forward(sources: Sequence[Source], piece: Piece) -> tuple[Piece, bool]
         if best is None:
             return last, True
         last = best
-    return last, False
 
 
 def _horizon_anchor(now: dt.datetime) -> dt.datetime:
@@ -376,6 +431,12 @@ def _activation(sources: Sequence[Source], piece: Piece, now: dt.datetime) -> Ac
             )
     first, start_known = _walk_back(sources, piece)
     last, end_known = _walk_forward(sources, piece)
+    start = first.window.start
+    for src in sources:  # a source with less lead (manual) may start its window earlier
+        if first.span_start + src.lead < start:
+            earliest = src.first_from(first.span_start)
+            if earliest is not None and earliest.span_start < last.span_end:
+                start = min(start, earliest.window.start)
     if start_known:
         named = _named(sources, first)
         ident = f"{named.source}@{format_instant(named.window.start)}"
@@ -383,7 +444,7 @@ def _activation(sources: Sequence[Source], piece: Piece, now: dt.datetime) -> Ac
         ident = f"{first.source}@horizon-{_horizon_anchor(now):%Y-%m-%d}"
     return Activation(
         ident,
-        first.window.start,
+        start,
         last.window.end,
         first.span_start,
         last.span_end,
