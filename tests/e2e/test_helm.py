@@ -20,7 +20,13 @@ import pytest
 import yaml
 from kubernetes import client
 
-from crestline.adapters.rbac import CLUSTER_ONLY, RULES, granted
+from crestline.adapters.rbac import (
+    CLUSTER_ONLY,
+    LEASE_RULES,
+    RULES,
+    TEAM_SECRET_RULES,
+    granted,
+)
 from crestline_dev.audit import used_in_audit_log
 from crestline_dev.manifests import KUBE_VERSION, helm_binary
 from crestline_dev.scenario import (
@@ -29,6 +35,7 @@ from crestline_dev.scenario import (
     eventday_body,
     start_operator,
 )
+from crestline_dev.sim.pods import kube_pod_readiness
 from crestline_dev.stack import Stack
 from crestline_dev.stack.binaries import repo_root
 from crestline_dev.stack.controlplane import AUDITED_NAMESPACE
@@ -76,7 +83,15 @@ def test_template_grants_exactly_what_the_code_uses(helm: str) -> None:
     docs = render(helm)
     roles = [d for d in docs if d["kind"] == "ClusterRole"]
     assert len(roles) == 1
-    assert granted(roles[0]["rules"]) == set(RULES)
+    assert granted(roles[0]["rules"]) == set(RULES) | set(CLUSTER_ONLY)  # no Secrets at all
+    (leases,) = [d for d in docs if d["kind"] == "Role"]
+    assert leases["metadata"]["namespace"] == "crestline-system"
+    assert granted(leases["rules"]) == set(LEASE_RULES)
+    with_secrets = render(
+        helm, "--set-json", 'config.tenants=[{"namespaces":["team-a"],"allowSecrets":true}]'
+    )
+    (role,) = [d for d in with_secrets if d["kind"] == "ClusterRole"]
+    assert granted(role["rules"]) == set(RULES) | set(CLUSTER_ONLY) | set(TEAM_SECRET_RULES)
     deploy = next(d for d in docs if d["kind"] == "Deployment")
     pod = deploy["spec"]["template"]["spec"]
     container = pod["containers"][0]
@@ -91,10 +106,11 @@ def test_namespaced_mode_uses_roles_only(helm: str) -> None:
     docs = render(helm, "--set", "watchNamespaces={shop,payments}")
     cluster = [d for d in docs if d["kind"] == "ClusterRole"]
     assert len(cluster) == 1  # only kopf's CRD discovery is cluster-wide
-    assert granted(cluster[0]["rules"]) == CLUSTER_ONLY
-    roles = [d for d in docs if d["kind"] == "Role"]
-    assert sorted(r["metadata"]["namespace"] for r in roles) == ["payments", "shop"]
-    assert all(granted(r["rules"]) == set(RULES) - CLUSTER_ONLY for r in roles)
+    assert granted(cluster[0]["rules"]) == set(CLUSTER_ONLY)
+    roles = {r["metadata"]["namespace"]: r for r in docs if r["kind"] == "Role"}
+    assert sorted(roles) == ["crestline-system", "payments", "shop"]
+    assert granted(roles["crestline-system"]["rules"]) == set(LEASE_RULES)
+    assert all(granted(roles[ns]["rules"]) == set(RULES) for ns in ("shop", "payments"))
     args = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"][
         "containers"
     ][0]["args"]
@@ -112,7 +128,7 @@ def test_values_schema_rejects_bad_values(helm: str) -> None:
             "--kube-version",
             KUBE_VERSION,
             "--set",
-            "prometheusUrl=nope",
+            "prometheusUrl=http://user:pw@prometheus:9090",
         ],
         capture_output=True,
         text=True,
@@ -120,6 +136,17 @@ def test_values_schema_rejects_bad_values(helm: str) -> None:
     )
     assert result.returncode != 0
     assert "prometheusUrl" in result.stderr
+
+
+def test_config_renders_default_endpoints_and_pdb_only_with_replicas(helm: str) -> None:
+    docs = render(helm, "--set", "alertmanagerUrl=http://am:9093")
+    config = next(d for d in docs if d["kind"] == "ConfigMap")
+    rendered = yaml.safe_load(config["data"]["config.yaml"])
+    assert rendered["endpoints"]["alertmanager"] == [{"name": "default", "url": "http://am:9093"}]
+    assert rendered["endpoints"]["prometheus"][0]["name"] == "default"
+    assert not [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+    (pdb,) = [d for d in render(helm, "--set", "replicas=3") if d["kind"] == "PodDisruptionBudget"]
+    assert pdb["spec"]["maxUnavailable"] == 1
 
 
 def test_optional_monitoring_objects_render(helm: str) -> None:
@@ -149,6 +176,8 @@ def installed(stack: Stack, crds: None, helm: str) -> Iterator[Path]:
             "-n",
             "crestline-system",
             "--create-namespace",
+            "--set-json",
+            'config.tenants=[{"namespaces":["e2e-*"],"allowSecrets":true}]',
             *env,
         ],
         check=True,
@@ -202,7 +231,9 @@ def test_operator_runs_on_the_charts_serviceaccount(
     operator.stop()  # one operator at a time: this one only has the chart's rights
     log = tmp_path / "sa-operator.log"
     sa_stack_env = {"KUBECONFIG": str(installed)}
-    sa_operator = start_operator(stack, log, env_override=sa_stack_env)
+    sa_operator = start_operator(
+        stack, log, "--lease-namespace", "crestline-system", env_override=sa_stack_env
+    )
     try:
         workload(replicas=2, rps=100)
         slo = slo_body(
@@ -224,8 +255,30 @@ def test_operator_runs_on_the_charts_serviceaccount(
         # A StatefulSet target, with Prometheus credentials from a Secret (the stack's
         # Prometheus is open and ignores them; reading the Secret is what counts here).
         _statefulset(kube, namespace, "db", 2)
+        # no kubelet here: the pods are marked Ready the way the simulator marks its own
+        ready = kube_pod_readiness(kube, namespace, "db")
+        wait_for(
+            lambda: (
+                len(
+                    client.CoreV1Api(kube)
+                    .list_namespaced_pod(namespace, label_selector="app=db")
+                    .items
+                )
+                == 2
+            ),
+            20,
+            "the StatefulSet's pods",
+        )
+        ready(2)
         client.CoreV1Api(kube).create_namespaced_secret(
-            namespace, {"metadata": {"name": "prom"}, "stringData": {"token": "t0ken"}}
+            namespace,
+            {
+                "metadata": {
+                    "name": "prom",
+                    "labels": {"crestline.dev/usable-by-operator": "true"},
+                },
+                "stringData": {"token": "t0ken"},
+            },
         )
         create_slo(
             kube,
@@ -236,7 +289,10 @@ def test_operator_runs_on_the_charts_serviceaccount(
                 namespace,
                 targetRef={"kind": "StatefulSet", "name": "db"},
                 objectives=[{"name": "queue", "query": "vector(4)", "target": 1}],
-                prometheus={"auth": {"bearerToken": {"name": "prom", "key": "token"}}},
+                prometheus={
+                    "url": stack.env()["CRESTLINE_PROMETHEUS_URL"],  # a team URL, allowed for e2e-*
+                    "auth": {"bearerToken": {"name": "prom", "key": "token"}},
+                },
             ),
         )
         apps = client.AppsV1Api(kube)
@@ -319,12 +375,13 @@ def test_operator_runs_on_the_charts_serviceaccount(
             stack.control_plane.audit_log.read_text().splitlines(),
             f"system:serviceaccount:{AUDITED_NAMESPACE}:crestline",
         )
-        assert used <= set(RULES), f"undeclared: {sorted(used - set(RULES))}"
+        declared = set(RULES) | set(CLUSTER_ONLY) | set(LEASE_RULES) | set(TEAM_SECRET_RULES)
+        assert used <= declared, f"undeclared: {sorted(used - declared)}"
         # An apply that creates its object is authorized as 'create' inside the 'patch'
         # request; the audit log records only the patch. The ConfigMap exists, so it ran.
         implied = {("", "configmaps", "create")}
         client.CoreV1Api(kube).read_namespaced_config_map("web-pools", namespace)
-        assert set(RULES) - used == implied, f"granted, never used: {set(RULES) - used}"
+        assert declared - used == implied, f"granted, never used: {declared - used}"
     finally:
         sa_operator.stop()
         operator.restart()
@@ -339,6 +396,7 @@ def _statefulset(kube: client.ApiClient, namespace: str, name: str, replicas: in
         "spec": {
             "replicas": replicas,
             "serviceName": name,
+            "podManagementPolicy": "Parallel",
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels},
