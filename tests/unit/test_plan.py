@@ -276,3 +276,24 @@ def test_the_gate_is_the_only_way_to_a_write(
         assert int(write.value) >= 0
     if p.writes.replicas is not None:
         assert 1 <= p.writes.replicas <= 20
+
+
+def test_pods_that_never_become_ready_stop_further_scale_ups() -> None:
+    obs = observe(value=2.0, replicas=8)
+    stuck = dataclasses.replace(obs, target=TargetView(replicas=8, ready=3, surge=0))
+    first = run(obs=stuck)  # just noticed: may still be starting
+    assert first.writes.replicas is not None
+    assert first.writes.replicas > 8
+    later = plan(PlanInput(spec(), stuck, first.memory, NOW + 300))
+    assert later.writes.replicas is None  # 5 of 8 not Ready for 300 s: adding more won't help
+    pods = find(later.status.conditions, "PodsReady")
+    assert pods is not None
+    assert pods.status == "False"
+    assert "5 of 8 pods have not been Ready" in pods.message
+    assert "PodsNotReady" in reasons(later)
+    healed = dataclasses.replace(obs, target=TargetView(replicas=8, ready=8, surge=0))
+    back = plan(PlanInput(spec(), healed, later.memory, NOW + 330))
+    assert back.writes.replicas is not None  # Ready again: scaling resumes
+    ok = find(back.status.conditions, "PodsReady")
+    assert ok is not None
+    assert ok.status == "True"

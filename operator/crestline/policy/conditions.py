@@ -20,6 +20,7 @@ CONDITION_TYPES = (
     "TargetFound",
     "ScalingLimited",
     "Conflict",
+    "PodsReady",
     "Lagging",
     "Drift",
 )

@@ -74,7 +74,10 @@ FAILURE_ORDER = (
     ReadFailure.UNAVAILABLE,
     ReadFailure.NO_DATA,
 )
-WATCHED = ("MetricsAvailable", "TargetFound", "Conflict", "Lagging")
+WATCHED = ("MetricsAvailable", "TargetFound", "Conflict", "Lagging", "PodsReady")
+# Pods that are still not Ready this long after the last scale-up (beyond warmupSeconds)
+# are not starting: they are failing (crash loop, readiness probe, no capacity).
+STUCK_GRACE_SECONDS = 60.0
 
 
 class Gate(StrEnum):
@@ -138,6 +141,7 @@ class Memory:
     demand: ReadingMemory | None = None
     knees: tuple[Knee, ...] = ()  # what the SLO law learned (policy.laws)
     had_history: bool = False
+    unready_since: float | None = None  # when some of the target's pods stopped being Ready
     pool_sizes: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
     @classmethod
@@ -416,6 +420,14 @@ def plan(inp: PlanInput) -> Plan:
     )
     decision = decide(spec.scaling, spec.objectives, readings, state, now, overlay=overlay)
     decision = _pool_limit(decision, cap, spec.scaling)
+    unready_since = _unready_since(memory, target, now)
+    stuck = _stuck(memory, target, unready_since, spec.scaling, now)
+    if stuck and decision.desired > target.replicas:
+        decision = dataclasses.replace(
+            decision,
+            desired=target.replicas,
+            reason=f"{decision.reason}; not adding replicas while {stuck}",
+        )
     decision = _hold(manual, decision, spec.scaling, now)
     gate = _gate(inp.spec, obs, manual, now)
 
@@ -444,6 +456,7 @@ def plan(inp: PlanInput) -> Plan:
             _conflict(obs, gen),
             _limit_condition(decision.limit, gen),
             _lagging(obs.lag, interval, gen),
+            _pods_ready(target, stuck, gen),
             _ready(gate, decision, failures, failure, gen),
         ],
         stamp,
@@ -484,9 +497,56 @@ def plan(inp: PlanInput) -> Plan:
         demand=demand,
         knees=decision.knees,
         had_history=True,
+        unready_since=unready_since,
         pool_sizes={**memory.pool_sizes, **sizes} if config_done else memory.pool_sizes,
     )
     return Plan(gate, writes, status, tuple(events), new_memory, interval, decision)
+
+
+def _unready_since(memory: Memory, target: TargetView, now: float) -> float | None:
+    """Since when some pods have not been Ready (None: all are, or it is unknown)."""
+    if target.ready is None or target.ready >= target.replicas:
+        return None
+    return memory.unready_since if memory.unready_since is not None else now
+
+
+def _stuck(
+    memory: Memory,
+    target: TargetView,
+    unready_since: float | None,
+    scaling: ScalingSpec,
+    now: float,
+) -> str:
+    """Why more replicas would not help: pods that should be serving by now are not.
+
+    New pods get ``warmupSeconds`` plus a grace to become Ready after the last scale-up;
+    past that, adding replicas only adds more pods that do not start (a crash loop, a
+    failing readiness probe, a full cluster), so the plan holds and says so.
+    """
+    if unready_since is None or target.ready is None:
+        return ""
+    last_up = max((c.t for c in memory.scale_changes if c.value > 0), default=unready_since)
+    since = max(unready_since, last_up)
+    waited = now - since
+    if waited <= scaling.warmup_seconds + STUCK_GRACE_SECONDS:
+        return ""
+    missing = target.replicas - target.ready
+    return f"{missing} of {target.replicas} pods have not been Ready for {waited:.0f}s"
+
+
+def _pods_ready(target: TargetView, stuck: str, generation: int | None) -> Condition:
+    if stuck:
+        return cond(
+            "PodsReady",
+            False,
+            "PodsNotReady",
+            f"{stuck}: check the pods (crash loop, readiness probe, capacity); crestline "
+            "adds no replicas until they are Ready",
+            generation=generation,
+        )
+    if target.ready is None:
+        return cond("PodsReady", True, "Unknown", generation=generation)
+    return cond("PodsReady", True, "PodsReady", generation=generation)
 
 
 def _pool_limit(decision: Decision, cap: PoolCap | None, scaling: ScalingSpec) -> Decision:
