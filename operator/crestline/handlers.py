@@ -56,13 +56,16 @@ class Options:
     watch_secrets: bool = False
 
 
-def api_client() -> client.ApiClient:
-    """In-cluster credentials when running in a pod, else the kubeconfig."""
+def api_client(identity: str) -> client.ApiClient:
+    """In-cluster credentials when running in a pod, else the kubeconfig. The user agent
+    names the replica, so the API server's audit log tells replicas apart."""
     try:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
     except ConfigException:
         config.load_kube_config()  # type: ignore[no-untyped-call]
-    return client.ApiClient()
+    api = client.ApiClient()
+    api.user_agent = f"crestline/{identity}"
+    return api
 
 
 def build_runtime(options: Options, api: client.ApiClient) -> Runtime:
@@ -88,6 +91,7 @@ def build_runtime(options: Options, api: client.ApiClient) -> Runtime:
             writer=kube,
             config=options.config,
             fence=lambda key: runtime.fence(key),  # noqa: PLW0108 - runtime is assigned below
+            identity=options.identity,
         ),
         eventdays=EventDayRunner(
             cache=cache,
@@ -126,7 +130,7 @@ def registry(options: Options) -> kopf.OperatorRegistry:
         settings.networking.request_timeout = 30
         if options.watch_secrets:
             settings.watching.label_selectors["v1/secrets"] = f"{SECRET_LABEL}=true"
-        runtime = build_runtime(options, api_client())
+        runtime = build_runtime(options, api_client(options.identity))
         state["runtime"] = runtime
         state["task"] = asyncio.create_task(runtime.serve(), name="crestline-runtime")
         if options.metrics_port:

@@ -60,3 +60,18 @@ def kube_pod_readiness(api_client: object, namespace: str, app: str) -> Callable
                 )
 
     return mark
+
+
+def mark_all_ready(api_client: object, namespace: str) -> int:
+    """Every pod of ``namespace`` Running and Ready (a kubelet stand-in for fleets of
+    workloads that serve nothing in particular); returns how many were changed."""
+    core = client.CoreV1Api(api_client)
+    changed = 0
+    for pod in core.list_namespaced_pod(namespace, _request_timeout=(3, 10)).items:
+        if pod.metadata and not pod.metadata.deletion_timestamp and not _is_ready(pod):
+            body: Any = _ready_status(True)
+            core.patch_namespaced_pod_status(
+                pod.metadata.name, namespace, body, _request_timeout=(3, 10)
+            )
+            changed += 1
+    return changed

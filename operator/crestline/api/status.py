@@ -119,6 +119,10 @@ class PerformanceSLOStatus(StatusModel):
         float | None,
         Field(description="The evaluation interval in force (EventDays may shorten it)."),
     ] = None
+    evaluated_by: Annotated[
+        str | None,
+        Field(description="The operator replica that evaluates this SLO (its shard's holder)."),
+    ] = None
     last_evaluation_time: Annotated[
         str | None,
         Field(

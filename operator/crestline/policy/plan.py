@@ -170,6 +170,7 @@ class PlanInput:
     generation: int | None = None
     write_failure: WriteFailure | None = None
     min_interval: float = 1.0  # the administrator's floor on evaluation intervals
+    evaluator: str | None = None  # the replica evaluating (shown in the status)
 
 
 @dataclass(frozen=True)
@@ -479,6 +480,7 @@ def plan(inp: PlanInput) -> Plan:
         worst_objective=_worst(decision),
         mode=_mode(inp.spec, in_force, manual, now),
         interval_seconds=interval,
+        evaluated_by=inp.evaluator,
         last_evaluation_time=stamp,
         active_events=[e.name for e in in_force],
         ignored_event_days=list(obs.ignored_events),

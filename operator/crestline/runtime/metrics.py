@@ -27,6 +27,12 @@ EVALUATION_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
     registry=REGISTRY,
 )
+EVALUATIONS = Counter(
+    "crestline_evaluations_total",
+    "Evaluations run by this replica, by kind of object.",
+    ["kind"],
+    registry=REGISTRY,
+)
 EVALUATION_LAG = Histogram(
     "crestline_evaluation_lag_seconds",
     "How long after its due time an evaluation started (the operator falling behind).",

@@ -192,6 +192,7 @@ class Runtime:
             self.slos.evaluate if kind == SLO else self.eventdays.evaluate
         )
         metrics.EVALUATION_LAG.labels(kind).observe(lag)
+        metrics.EVALUATIONS.labels(kind).inc()
         start = time.monotonic()
         loop = asyncio.get_running_loop()
         try:

@@ -67,6 +67,7 @@ class SloRunner:
         writer: Writer,
         config: OperatorConfig,
         fence: Callable[[Key], None],
+        identity: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.cache = cache
@@ -75,6 +76,7 @@ class SloRunner:
         self.writer = writer
         self.config = config
         self.fence = fence
+        self.identity = identity
         self.clock = clock
         self._states: dict[Key, _State] = {}
 
@@ -125,6 +127,7 @@ class SloRunner:
             now,
             generation=record.generation,
             min_interval=float(self.config.limits.min_interval_seconds),
+            evaluator=self.identity,
         )
         result = plan(inp)
         if not result.writes.empty:
