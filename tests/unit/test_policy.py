@@ -127,8 +127,12 @@ def test_slo_law_regions() -> None:
     assert law(10, 0.3) == 8  # probe: per-replica load up by at most 1/0.8
     assert law(15, 0.3) == 12  # 0.8 * 15 is 12, whatever the float says
     assert law(5, 0.1) == 4
-    assert law(4, 0.01) == 4  # one replica is over a fifth of four: latency alone holds
-    assert law(2, 0.01) == 2  # the 50 % step of the old law
+    # Below five replicas one replica is a bigger step than that; it goes only when the
+    # reading leaves room even if latency grew with the load per replica.
+    assert law(4, 0.5) == 3  # 0.5 * 4/3 = 0.67 stays under 0.8
+    assert law(4, 0.7) == 4  # 0.7 * 4/3 = 0.93 would not
+    assert law(2, 0.5) == 2  # the 50 % step of the old law: 0.5 * 2 = 1.0
+    assert law(2, 0.3) == 1  # 0.3 * 2 = 0.6: room even for that
 
 
 def test_slo_knee_memory_blocks_the_probe_and_lifts_a_breach() -> None:
@@ -138,36 +142,46 @@ def test_slo_knee_memory_blocks_the_probe_and_lifts_a_breach() -> None:
     assert slo_proposal(Fleet(9, 9), 0.3, knee) == 8
     assert slo_proposal(Fleet(8, 8), 0.3, knee) == 8  # would be 7: the floor breached
     assert slo_proposal(Fleet(6, 6), 1.05, knee) == 8  # straight to floor + 1
-    # A probe that breached goes back to the fewest replicas seen meeting the target.
-    seen = Knee("p95", floor=7, since=0.0, good=12)
-    assert slo_proposal(Fleet(9, 9), float("inf"), seen) == 12
-    assert slo_proposal(Fleet(12, 12), 1.5, seen) == 15  # the good count itself breached
+
+
+def test_a_failed_probe_is_undone() -> None:
+    # 12 -> 9 within the probe horizon, and now a breach: back to 12, whatever the size.
+    assert slo_proposal(Fleet(9, 9, removed=3), float("inf")) == 12
+    assert slo_proposal(Fleet(9, 9, removed=3), 1.01) == 12
+    spec = scaling(warmupSeconds=60)
+    state = ScaleState(9, ((Timed(-400, 12)),), (Timed(-120, -3),))
+    d = decide(spec, [P95], {"p95": Reading(0.5)}, state, now=0)
+    assert d.desired == 12
+    assert d.knees == (Knee("p95", 9, 0),)  # learned: 9 is too small at this demand
+    # A breach no scale-down preceded is demand rising: growth, and nothing learned.
+    rising = decide(spec, [P95], {"p95": Reading(0.5)}, ScaleState(9, ((Timed(-400, 9)),)), now=0)
+    assert (rising.desired, rising.knees) == (13, ())
 
 
 def test_slo_knee_is_learned_and_forgotten_only_on_evidence() -> None:
     from crestline.policy.laws import learn
 
-    knee = learn(None, "p95", fleet=Fleet(7, 7), ratio=1.4, now=10)
+    probe = Fleet(7, 7, removed=2)
+    assert learn(None, "p95", fleet=Fleet(7, 7), ratio=1.4, now=10) is None  # no probe
+    knee = learn(None, "p95", fleet=probe, ratio=1.4, now=10)
     assert knee == Knee("p95", 7, 10)
     # Warming replicas: not a reference; a settled reading above the floor is.
     knee = learn(knee, "p95", fleet=Fleet(10, 7), ratio=0.5, now=20)
     assert knee == Knee("p95", 7, 10)
     knee = learn(knee, "p95", fleet=Fleet(10, 10), ratio=0.5, now=30)
-    assert knee == Knee("p95", 7, 10, (10, 0.5), good=10)
-    # Same demand, fewer replicas: the reading cannot be lower; nothing forgotten, and
-    # 8 replicas are now known to meet the target.
-    knee = learn(knee, "p95", fleet=Fleet(8, 8), ratio=0.7, now=40)
-    assert knee == Knee("p95", 7, 10, (10, 0.5), good=8)
+    assert knee == Knee("p95", 7, 10, (10, 0.5))
+    # Same demand, fewer replicas: the reading cannot be lower; nothing forgotten.
+    assert learn(knee, "p95", fleet=Fleet(8, 8), ratio=0.7, now=40) == knee
+    # Within the tolerance (0.1) of the reference: noise, not evidence.
+    assert learn(knee, "p95", fleet=Fleet(8, 8), ratio=0.46, now=40) == knee
     # More replicas than the reference: lower readings prove nothing.
-    assert learn(knee, "p95", fleet=Fleet(20, 20), ratio=0.1, now=40) == Knee(
-        "p95", 7, 10, (10, 0.5), good=8
-    )
-    # Fewer-or-equal replicas reading below 0.8 of the reference: demand fell.
-    assert learn(knee, "p95", fleet=Fleet(8, 8), ratio=0.39, now=40) is None
-    # A breach above the floor raises it (demand rose), drops the old reference, and
-    # keeps the good count only if it is above the new floor.
-    assert learn(knee, "p95", fleet=Fleet(9, 9), ratio=1.2, now=50) == Knee("p95", 9, 50)
-    assert learn(knee, "p95", fleet=Fleet(7, 7), ratio=1.2, now=50) == knee
+    assert learn(knee, "p95", fleet=Fleet(20, 20), ratio=0.1, now=40) == knee
+    # Fewer-or-equal replicas reading lower than the reference beyond tolerance: demand
+    # fell, the floor is stale.
+    assert learn(knee, "p95", fleet=Fleet(8, 8), ratio=0.44, now=40) is None
+    # A failed probe above the floor raises it (demand rose) and drops the reference.
+    assert learn(knee, "p95", fleet=Fleet(9, 9, removed=1), ratio=1.2, now=50) == Knee("p95", 9, 50)
+    assert learn(knee, "p95", fleet=Fleet(7, 7, removed=1), ratio=1.2, now=50) == knee
 
 
 # -- behaviour --------------------------------------------------------------------------

@@ -132,6 +132,7 @@ class Case:
     later: tuple[float, float] | None = None  # (at hour, load from then on)
     noise: float = 0.0  # each reading is off by up to this fraction, either way
     seed: int = 0
+    tolerance: float = 0.1  # spec.scaling.tolerance: the band a user allows for noise
 
     def load_at(self, t: float) -> float:
         if self.later is not None and t >= self.later[0] * 3600:
@@ -196,6 +197,7 @@ def run(case: Case, decide_fn: Decide = decide, *, memory: bool = True) -> list[
             "maxReplicas": case.max_replicas,
             # start-up plus one evaluation: a new replica shows in the next reading
             "warmupSeconds": int(case.startup + case.interval),
+            "tolerance": case.tolerance,
         }
     )
     fleet = Fleet(case.startup, ready=case.initial)
@@ -271,11 +273,13 @@ def check_noisy(case: Case, steps: list[Step]) -> None:
     noisy breach raises the knee by one), but lessons are few and do not repeat.
 
     Each breach episode is one lesson; a sustained oscillation would be an unbounded
-    number of them, and of direction changes.
+    number of them, and of direction changes. A lesson turns the fleet at most four
+    times: the probe down, the restore up (a breach while the restore still starts may
+    grow past it), the way back down, and a last probe that the knee then stops.
     """
     episodes = breach_episodes(case, steps)
     assert episodes <= 6, f"{case}: {episodes} breach episodes"
-    assert reversals(steps) <= 2 * episodes + 2, f"{case}: {reversals(steps)} reversals"
+    assert reversals(steps) <= 4 * episodes + 2, f"{case}: {reversals(steps)} reversals"
     late = steps[len(steps) // 2 :]
     if case.needed() <= case.max_replicas:
         breached = sum(1 for s in late if s.p95 > case.target) / len(late)
@@ -353,7 +357,11 @@ def test_no_limit_cycle_anywhere(
 def test_noisy_readings_settle_after_a_few_lessons(
     load: float, target_factor: float, initial: int, workers: int, noise: float, seed: int
 ) -> None:
-    case = Case(load, target_factor, initial, workers, hours=8, noise=noise, seed=seed)
+    # Two readings off by +-noise differ by up to 2 * noise: the tolerance a user with
+    # such readings sets (for the HPA as much as for crestline).
+    case = Case(
+        load, target_factor, initial, workers, hours=8, noise=noise, seed=seed, tolerance=2 * noise
+    )
     check_noisy(case, run(case))
 
 

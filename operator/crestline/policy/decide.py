@@ -83,6 +83,7 @@ __all__ = [
     "apply_behavior",
     "decide",
     "record_scale",
+    "removed_by_probe",
     "serving_replicas",
     "warming_up",
 ]
@@ -366,7 +367,13 @@ def decide(  # noqa: PLR0913, PLR0917 - the interface the plan step and the simu
     :mod:`crestline.policy.overlay`): no scale-down.
     """
     current = state.current
-    fleet = Fleet(current, serving_replicas(state, now, scaling), scaling.tolerances(), law)
+    fleet = Fleet(
+        current,
+        serving_replicas(state, now, scaling),
+        scaling.tolerances(),
+        law,
+        removed_by_probe(state.scale_events, now, scaling),
+    )
     knees = {k.objective: k for k in state.knees}
     outcomes = tuple(
         _evaluate(obj, readings.get(obj.name, _MISSING), fleet, knees.get(obj.name))
@@ -514,16 +521,34 @@ def serving_replicas(state: ScaleState, now: float, scaling: ScalingSpec) -> int
     return warm if state.ready is None else max(0, min(warm, state.ready))
 
 
+def _probe_horizon(scaling: ScalingSpec) -> float:
+    """How long a scale-down counts as a probe in progress (see :func:`removed_by_probe`)."""
+    return max(scaling.warmup_seconds, scaling.behavior.scale_down.stabilization_window_seconds)
+
+
+def removed_by_probe(events: Sequence[Timed], now: float, scaling: ScalingSpec) -> int:
+    """Replicas the fleet is down, net, over the probe horizon: a probe still on trial.
+
+    The horizon is the longer of the warm-up time (until a change shows in the readings)
+    and the scale-down stabilization window (no new probe comes sooner, so a breach
+    within it is this probe's). The SLO law undoes such a probe on a breach and learns a
+    knee from it (:mod:`.laws`).
+    """
+    horizon = _probe_horizon(scaling)
+    return max(0, -sum(e.value for e in events if e.t > now - horizon))
+
+
 def record_scale(
     events: Sequence[Timed], now: float, delta: int, scaling: ScalingSpec
 ) -> tuple[Timed, ...]:
-    """Scale events to keep after a change of ``delta`` at ``now``, dropping expired ones."""
+    """Scale events to keep after a change of ``delta`` at ``now``, dropping expired ones
+    (older than every rate-limit period, the warm-up time and the probe horizon)."""
     periods = [
         p.period_seconds
         for rules in (scaling.behavior.scale_up, scaling.behavior.scale_down)
         for p in rules.policies
     ]
-    horizon = max([*periods, scaling.warmup_seconds])
+    horizon = max([*periods, scaling.warmup_seconds, _probe_horizon(scaling)])
     kept = [e for e in events if e.t > now - horizon]
     if delta:
         kept.append(Timed(now, delta))

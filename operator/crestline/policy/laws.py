@@ -33,30 +33,35 @@ again (a limit cycle). This law is built from three facts instead:
   ``maxUpFactor`` 2 is the HPA's own default rate (+100 % per period), so a latency spike
   from something other than load (a slow dependency) cannot multiply the fleet faster
   than an HPA would. An unreadable top bucket (``+Inf``) is the largest breach.
-* **Knee memory.** A breach at ``n`` serving replicas proves ``n`` too small for the
-  demand of the moment. The law remembers the largest such ``n`` (the *floor*) and
-  never probes down to it again; a breach while the fleet is at or below the floor
-  grows it straight to ``floor + 1``; a probe that breaches goes straight back to the
-  fewest replicas seen meeting the objective, and a probe never goes more than half way
-  from the current count to the floor, so each failed probe halves the gap and the knee
-  is found in a few steps. The floor is forgotten when demand has evidently
-  fallen: the first settled reading after the breach, at ``N > floor`` serving replicas,
-  is the *reference*; a later reading with at most ``N`` replicas that is lower than
-  ``scaleDownBelow`` times the reference can only come from less demand (or a faster
-  service), because fewer replicas under the same demand never read lower. Steady
-  demand never produces that evidence, so the fleet settles at ``floor + 1`` and stays
-  (no limit cycle); falling demand does, and the probe resumes. (Noise of more than
-  ``1 - scaleDownBelow`` of the reading can fake the evidence; one more probe follows.)
+* **Knee memory.** A breach soon after the fleet was made smaller (within the longer of
+  the warm-up time and the scale-down window: a failed probe) proves that the smaller
+  size is too small for the demand of the moment. The law then restores what the probe
+  removed, and remembers the largest size that failed this way (the *floor*): it never
+  probes down to it again; a breach at or below it asks for at least ``floor + 1``;
+  and a probe goes at most half way from the current count to the floor, so each
+  failed probe halves the gap and a sharp knee is found in a few steps. A breach that
+  no scale-down preceded is demand rising (a burst, a ramp); it is answered by growth,
+  and teaches nothing about where the fleet may settle once the burst is over. The
+  floor is forgotten when demand has evidently fallen: the first settled reading after
+  the failed probe, at ``N > floor`` serving replicas, is the *reference*; a later
+  reading with at most ``N`` replicas that is lower than the reference by more than
+  the scale-down ``tolerance`` (the band the user allows readings for noise) can only
+  come from less demand (or a faster service), because fewer replicas under the same
+  demand never read lower. Steady demand never produces that evidence, so the fleet
+  settles at ``floor + 1`` and stays (no limit cycle); falling demand does, and the
+  probe resumes. (Noise beyond the tolerance can fake the evidence; one more probe
+  follows.)
 * **Probe down** (``r < scaleDownBelow``, default 0.8). Latency cannot say how much
   capacity is spare, so the law only probes: to ``ceil(scaleDownBelow * n)`` replicas,
   which raises the load per replica by at most ``1/scaleDownBelow`` (25 %). A reading
   below 0.8 of the target then stays below it wherever latency grows no faster than the
   load per replica (an M/M/1 replica below 44 % utilization; multi-worker replicas much
   further); beyond that a probe may breach once, and the knee memory makes it the last
-  time at that demand. A fleet of fewer than ``1/(1 - scaleDownBelow)`` = 5 replicas is
-  not shrunk on latency alone - one replica is more than a fifth of it; a proportional
-  objective or ``minReplicas`` decides there. The scale-down stabilization window paces
-  the probes, so a probe's effect is measured before the next one.
+  time at that demand. In a fleet of fewer than ``1/(1 - scaleDownBelow)`` = 5 replicas
+  one replica is more than that bound; it is removed only when the reading leaves room
+  for it even then (``r * n / (n - 1) <= scaleDownBelow``). The scale-down
+  stabilization window paces the probes, so a probe's effect is measured before the
+  next one.
 * otherwise (``scaleDownBelow <= r <= 1``) - hold: the hysteresis band that a probe
   lands in.
 
@@ -96,17 +101,15 @@ DEFAULT_SLO_LAW = SloLawParams()
 class Knee:
     """What the SLO law learned about one objective (see "Knee memory" above).
 
-    ``floor``: the largest serving count seen breaching the objective; ``since``: when the
+    ``floor``: the largest serving count at which a probe failed; ``since``: when the
     floor was last raised; ``reference``: (serving count, badness) of the first settled
-    reading above the floor after that, the baseline for "demand has fallen"; ``good``:
-    the fewest serving replicas seen meeting the objective above the floor.
+    reading above the floor after that, the baseline for "demand has fallen".
     """
 
     objective: str
     floor: int
     since: float
     reference: tuple[int, float] | None = None
-    good: int | None = None
 
 
 def badness(value: float, target: float, direction: Direction) -> float:
@@ -145,6 +148,7 @@ class Fleet:
     serving: int
     tolerances: tuple[float, float] = (0.1, 0.1)  # (scale-down, scale-up)
     law: SloLawParams = DEFAULT_SLO_LAW
+    removed: int = 0  # replicas removed within the warm-up time: a probe in progress
 
     @property
     def settled(self) -> bool:
@@ -185,14 +189,17 @@ def slo_proposal(fleet: Fleet, ratio: float, knee: Knee | None = None) -> int:
     if ratio > 1.0:
         growth = params.max_up_factor if math.isinf(ratio) else math.sqrt(ratio)
         up = max(serving + 1, ceil_replicas(serving * min(growth, params.max_up_factor)))
-        if knee is not None:
-            if knee.good is not None and knee.good > serving:
-                up = min(up, knee.good)  # a probe failed: back to where it was fine
-            if knee.floor >= serving:
-                up = max(up, knee.floor + 1)
+        if fleet.removed > 0:
+            up = serving + fleet.removed  # a failed probe: undo it
+        if knee is not None and knee.floor >= serving:
+            up = max(up, knee.floor + 1)
         return max(current, up)
     if ratio < params.scale_down_below:
         probe = ceil_replicas(params.scale_down_below * serving)
+        if probe >= serving > 1 and ratio * serving / (serving - 1) <= params.scale_down_below:
+            # One replica is more than the bounded step, but the reading leaves room for
+            # it even if latency grew in proportion to the load per replica.
+            probe = serving - 1
         if knee is not None:
             # At most half way to a known knee: a failed probe halves the gap.
             probe = max(probe, knee.floor + 1, ceil_replicas((knee.floor + serving) / 2))
@@ -207,24 +214,22 @@ def learn(
 ) -> Knee | None:
     """The knee memory after one reading of ``objective`` (see the module docstring).
 
-    Only a settled fleet's readings (every replica serving) become or test the reference
-    or count as "good".
+    Only a breach that follows a scale-down (``fleet.removed``) teaches a floor; only a
+    settled fleet's readings (every replica serving) become or test the reference.
     """
     serving = fleet.serving
     if ratio > 1.0:
-        if serving > 0 and (knee is None or serving > knee.floor):
-            good = knee.good if knee is not None and (knee.good or 0) > serving else None
-            return Knee(objective, serving, now, good=good)
+        if fleet.removed > 0 and serving > 0 and (knee is None or serving > knee.floor):
+            return Knee(objective, serving, now)
         return knee
     if knee is None or not fleet.settled or serving <= knee.floor:
         return knee
-    if knee.reference is not None:
-        ref_serving, ref_ratio = knee.reference
-        if serving <= ref_serving and ratio < fleet.law.scale_down_below * ref_ratio:
-            return None
-    reference = knee.reference or (serving, ratio)
-    good = serving if knee.good is None else min(knee.good, serving)
-    return replace(knee, reference=reference, good=good)
+    if knee.reference is None:
+        return replace(knee, reference=(serving, ratio))
+    ref_serving, ref_ratio = knee.reference
+    if serving <= ref_serving and ratio < (1.0 - fleet.tolerances[0]) * ref_ratio:
+        return None
+    return knee
 
 
 def propose(kind: ObjectiveKind, fleet: Fleet, ratio: float, knee: Knee | None = None) -> int:
