@@ -254,7 +254,6 @@ def test_max_replicas_sets_the_limit() -> None:
     assert d.limit.reason is LimitReason.TOO_MANY_REPLICAS
     assert "maxReplicas is 12" in d.limit.message
     assert "20 recommended" in d.limit.message
-    assert d.limited == d.limit.message  # the deprecated spelling, for callers in transit
 
 
 def _history(value: int, t: float = -10_000.0) -> tuple[Timed, ...]:

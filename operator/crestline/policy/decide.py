@@ -184,11 +184,6 @@ class Decision:
         rated = [o for o in self.objectives if o.ratio is not None]
         return max(rated, key=lambda o: o.ratio or 0.0) if rated else None
 
-    @property
-    def limited(self) -> str | None:
-        """Deprecated: ``limit.message``. Kept while callers move to :attr:`limit`."""
-        return self.limit.message if self.limit is not None else None
-
 
 def _fmt(x: float) -> str:
     return f"{x:.3g}"
