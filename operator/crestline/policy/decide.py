@@ -33,9 +33,14 @@ readings say "up" (as the HPA counts unready pods at 0 %) and as needed when the
 History. The HPA seeds an autoscaler it has never seen with the current count, so the
 first scale-down waits a full stabilization window; an autoscaler whose recommendations
 merely expired (a quiet spell longer than the window) scales at once. ``decide`` does the
-same: ``ScaleState.recommendations`` empty means "never decided" and is seeded; once it
-has decided, the history it returns is never empty (the newest recommendation is kept
-even when expired), so callers only need to pass back what they were given.
+same: it seeds only when ``ScaleState.recommendations`` is empty and
+``ScaleState.had_history`` is false. Once it has decided, the history it returns is
+never empty (the newest recommendation is kept even when expired), so a caller that
+passes back what it was given needs no flag; one that persists only recent entries sets
+it. What a caller carries from one decision to the next: ``recommendations`` and
+``knees`` (the SLO law's memory, :mod:`.laws`) from the :class:`Decision`, and
+``scale_events`` from :func:`record_scale` - without ``knees`` the SLO law cannot stop
+repeating a failed probe.
 """
 
 from __future__ import annotations
