@@ -185,7 +185,10 @@ class ScalingSpec(ApiModel):
             description=(
                 "How long a new replica takes to show in the metrics (start-up, readiness "
                 "and the query window). Until then decisions count it as not yet serving, "
-                "so a breach that is already being fixed does not trigger more scale-ups."
+                "so a breach that is already being fixed does not trigger more scale-ups. "
+                "A replica also counts as serving only while its pod is Ready: pods that "
+                "do not serve count as idle when scaling up and as needed when scaling "
+                "down, so they are never the reason for removing capacity."
             ),
         ),
     ] = 60
