@@ -3,7 +3,7 @@
 Ours carry ``createdBy: crestline`` and a marker in the comment naming the EventDay and
 its activation, so a restarted operator finds the silence it made instead of adding a
 duplicate, and never expires a silence it did not make. Every call has a timeout and
-reads a bounded response.
+reads a bounded response, and redirects are not followed.
 """
 
 from __future__ import annotations
@@ -94,11 +94,17 @@ class Alertmanager:
                 params=params,
                 timeout=(min(self.timeout, 3.0), self.timeout),
                 stream=True,
+                allow_redirects=False,  # a redirect could send the call anywhere
             ) as resp:
-                raw = read_bounded(resp, MAX_RESPONSE_BYTES, deadline)
                 status = resp.status_code
+                raw = b"" if resp.is_redirect else read_bounded(resp, MAX_RESPONSE_BYTES, deadline)
         except requests.RequestException as exc:
             raise AlertmanagerError(f"Alertmanager at {self.url}: {type(exc).__name__}") from exc
+        if 300 <= status < 400:
+            raise AlertmanagerError(
+                f"Alertmanager at {self.url} answered HTTP {status}, a redirect: redirects are "
+                "not followed"
+            )
         if status >= 400 and status != 404:
             raise AlertmanagerError(f"Alertmanager at {self.url} answered HTTP {status}")
         try:

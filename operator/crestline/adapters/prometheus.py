@@ -5,6 +5,9 @@ Plain HTTP on ``requests`` (no client library): the operator needs one endpoint,
 whole exchange, and a cap on how much of a response is read, so one object's query that
 returns a huge result cannot exhaust the operator's memory.
 
+Redirects are not followed: an allow-listed URL that redirects would otherwise take the
+query, and its credentials' reach, to wherever the redirect points.
+
 Errors are classified because they lead to different conditions: a query Prometheus
 rejects (``bad_data``, e.g. a PromQL syntax error) is the user's to fix and will not
 heal by waiting, while an unreachable or slow server is transient and the operator
@@ -104,13 +107,20 @@ class PrometheusClient:
                 data={"query": promql, "timeout": f"{max(int(limit * 1000), 100)}ms"},
                 timeout=(min(limit, 5.0), limit),
                 stream=True,
+                allow_redirects=False,  # a redirect could send the query anywhere
             ) as resp:
-                raw = read_bounded(resp, self.max_bytes, deadline)
                 status = resp.status_code
+                raw = b"" if resp.is_redirect else read_bounded(resp, self.max_bytes, deadline)
         except requests.RequestException as exc:
             raise QueryError(
                 ReadFailure.UNAVAILABLE, f"Prometheus at {self.url} unreachable: {_short(exc)}"
             ) from exc
+        if 300 <= status < 400:
+            raise QueryError(
+                ReadFailure.UNAVAILABLE,
+                f"Prometheus at {self.url} answered HTTP {status}, a redirect: redirects are not "
+                "followed; configure the URL it serves the API at",
+            )
         if status in (401, 403):
             raise QueryError(
                 ReadFailure.UNAVAILABLE,

@@ -9,7 +9,8 @@ administrator's :class:`~crestline.api.config.OperatorConfig` and the object's n
   endpoints that serve its namespace;
 * a free URL is honoured only under a prefix the administrator allow-listed for the
   namespace (nothing is allow-listed by default), compared after normalising scheme,
-  host and port so ``http://allowed.example@evil/`` cannot pass as an allowed prefix;
+  host and port so ``http://allowed.example@evil/`` cannot pass as an allowed prefix,
+  and never with a path that could resolve elsewhere (``/team-a/../team-b/``);
 * Secrets of the namespace are used only where the administrator allows it;
 * a warm-up Job runs only as an allowed ServiceAccount and never with host access.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from crestline.api.config import (
     DEFAULT,
@@ -57,6 +58,22 @@ def redact(url: str) -> str:
     return parts._replace(netloc=f"***@{host}").geturl()
 
 
+def _escapes(path: str) -> bool:
+    """Whether ``path`` could resolve outside the prefix it seems to lie under: a ``.`` or
+    ``..`` segment (HTTP clients resolve them before sending: ``/team-a/../team-b/`` is
+    requested as ``/team-b/``), a backslash, in any percent-decoding a gateway may apply,
+    and with ``;parameters`` stripped as some servers do."""
+    seen = path
+    for _ in range(4):
+        if "\\" in seen or any(s.split(";", 1)[0] in (".", "..") for s in seen.split("/")):
+            return True
+        decoded = unquote(seen)
+        if decoded == seen:
+            return False
+        seen = decoded
+    return True  # still decoding after several rounds: no real URL needs that
+
+
 def _origin(url: str) -> tuple[str, str, int | None, str] | None:
     try:
         parts = urlsplit(url)
@@ -65,6 +82,8 @@ def _origin(url: str) -> tuple[str, str, int | None, str] | None:
         return None
     if parts.username is not None or parts.password is not None or not parts.hostname:
         return None  # credentials in a URL are never accepted from a spec
+    if _escapes(parts.path):
+        return None
     return parts.scheme.lower(), parts.hostname.lower(), port, parts.path or "/"
 
 
