@@ -45,6 +45,7 @@ from crestline.policy.conditions import Event, EventType, cond, merge
 from crestline.policy.events import event_state, manual_control, selects
 from crestline.policy.overlay import InForce
 from crestline.policy.windows import CalendarState, Phase
+from crestline.runtime import failpoints
 from crestline.runtime.actions.base import Context, Services
 from crestline.runtime.cache import ClusterCache, Key, ObjectRecord
 from crestline.runtime.errors import Stale
@@ -291,7 +292,9 @@ class EventDayRunner:
             keep = [f for f in finalizers if f != FINALIZER and f not in LEGACY_FINALIZERS]
             if keep != finalizers:
                 self.fence(record.key)
+                failpoints.hit("eventday.finalizer.before-remove")
                 self._finalizers(record, keep, holder["rv"])
+                failpoints.hit("eventday.finalizer.after-remove")
             return None
         return ledger.records, holder["rv"], problems
 

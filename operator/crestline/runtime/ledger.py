@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from crestline.api.eventday import OPEN_STATES, ActionRecord, LedgerState
 from crestline.policy.conditions import Event
-from crestline.runtime.actions import action_for, all_actions
+from crestline.runtime import failpoints
+from crestline.runtime.actions import REGISTRY, action_for, all_actions
 from crestline.runtime.actions.base import ActionProblem, Context, Step
 from crestline.runtime.errors import Stale
 
@@ -87,9 +88,14 @@ class Ledger:
                 self._fence()
                 if record.state is not LedgerState.RESTORING:
                     record = record.model_copy(update={"state": LedgerState.RESTORING})
+                    _point("restore", record.key, "before-persist")
                     self._put(record)
                 self._fence()
-                self._finish(action.restore(ctx, record))
+                _point("restore", record.key, "before-effect")
+                step = action.restore(ctx, record)
+                _point("restore", record.key, "after-effect")
+                self._finish(step)
+                _point("restore", record.key, "after-persist")
             except Stale:
                 raise
             except Exception as exc:  # reported; retried on the next evaluation
@@ -109,12 +115,17 @@ class Ledger:
                     if record is None:
                         self._fence()
                         record = action.begin(ctx, key)
+                        _point("apply", key, "before-persist")
                         self._put(record)  # the original is safe before anything changes
                     if record.state in (LedgerState.PENDING, LedgerState.IN_PROGRESS) or (
                         record.state is LedgerState.APPLIED and action.due(ctx, record)
                     ):
                         self._fence()
-                        self._finish(action.apply(ctx, record))
+                        _point("apply", key, "before-effect")
+                        step = action.apply(ctx, record)
+                        _point("apply", key, "after-effect")
+                        self._finish(step)
+                        _point("apply", key, "after-persist")
                 except Stale:
                     raise
                 except Exception as exc:  # reported; retried on the next evaluation
@@ -146,6 +157,13 @@ def bounded(records: Sequence[ActionRecord], keep: int = KEEP_ACTIVATIONS) -> li
             recent.append(r.activation)
     kept = set(recent[:keep])
     return [r for r in records if r.activation in kept or r.state in OPEN_STATES]
+
+
+def _point(direction: str, key: str, moment: str) -> None:
+    """A failpoint at one ledger step (a testing hook: crestline.runtime.failpoints)."""
+    if failpoints.ARMED:
+        kind = next((p.rstrip("/") for p, _ in REGISTRY if key.startswith(p)), key)
+        failpoints.hit(f"ledger.{direction}.{kind}.{moment}")
 
 
 def _describe(exc: Exception) -> str:

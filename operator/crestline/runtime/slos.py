@@ -39,7 +39,7 @@ from crestline.policy.plan import (
     needs_write,
     plan,
 )
-from crestline.runtime import metrics
+from crestline.runtime import failpoints, metrics
 from crestline.runtime.cache import ClusterCache, Key, ObjectRecord
 from crestline.runtime.errors import Fenced
 from crestline.runtime.eventdays import EventDayView, spec_error
@@ -207,6 +207,7 @@ class SloRunner:
         try:
             self.fence(record.key)
             self.writer.write_replicas(ns, ref.kind, ref.name, writes.replicas)
+            failpoints.hit("slo.after-scale")
         except ApiException as exc:
             return WriteFailure(
                 f"writing replicas to {ref.kind} {ref.name} failed: {exc.status} {exc.reason}",
