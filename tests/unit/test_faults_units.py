@@ -127,7 +127,11 @@ def test_a_kill_at_every_ledger_point_repeats_nothing_and_reports_no_false_drift
     assert len(world.ttl.calls) <= 3
     drift = next(c for c in status.conditions if c.type == "Drift")
     assert drift.status == "False"
-    assert "Drift" not in world.writer.reasons()
+    reasons = list(world.writer.reasons())
+    assert "Drift" not in reasons
+    # every change's Event, even when the kill came between the change and its record
+    for reason in ("MonitorInterval", "AlertsSilenced", "CacheWarmup", "MonitorRestored"):
+        assert reasons.count(reason) == 1, (reason, reasons)
 
 
 @pytest.mark.parametrize("point", [p for p in POINTS if ".restore." in p] + FINALIZER_POINTS)

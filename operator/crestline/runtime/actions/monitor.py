@@ -68,7 +68,12 @@ class MonitorInterval:
             gone = f"{kind} {name} no longer exists; nothing to restore"
             return Step(record.model_copy(update={"state": LedgerState.RESTORED, "message": gone}))
         if now == original:  # never changed, or restored before a restart
-            return Step(record.model_copy(update={"state": LedgerState.RESTORED}))
+            events: tuple[Event, ...] = ()
+            if applied != original:
+                # Perhaps put back by a process killed before recording it: its Event may
+                # never have been posted (at worst it is posted twice, never lost).
+                events = (_restored(kind, name, original),)
+            return Step(record.model_copy(update={"state": LedgerState.RESTORED}), events)
         if now != applied:
             message = (
                 f"{kind} {name} interval changed to {now} during the event; left as is "
@@ -81,11 +86,9 @@ class MonitorInterval:
         ctx.services.monitors.set_intervals(ctx.namespace, kind, name, original)
         return Step(
             record.model_copy(update={"state": LedgerState.RESTORED}),
-            (
-                Event(
-                    EventType.NORMAL,
-                    "MonitorRestored",
-                    f"{kind} {name}: interval back to {original}",
-                ),
-            ),
+            (_restored(kind, name, original),),
         )
+
+
+def _restored(kind: str, name: str, original: object) -> Event:
+    return Event(EventType.NORMAL, "MonitorRestored", f"{kind} {name}: interval back to {original}")

@@ -88,6 +88,16 @@ class AlertSilence:
                     f"silence {found} on namespace {ctx.namespace} until {format_instant(ends)}",
                 ),
             )
+        elif record.state is LedgerState.PENDING:
+            # Made by a process killed before recording it: its Event may never have been
+            # posted (at worst it is posted twice, never lost).
+            events = (
+                Event(
+                    EventType.NORMAL,
+                    "AlertsSilenced",
+                    f"silence {found} on namespace {ctx.namespace} (made before a restart)",
+                ),
+            )
         applied = json.dumps({"endsAt": format_instant(ends)})
         update = {"state": LedgerState.APPLIED, "ref": found, "applied": applied}
         return Step(record.model_copy(update=update), events)
