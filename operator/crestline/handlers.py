@@ -85,7 +85,6 @@ def build_runtime(options: Options, api: client.ApiClient) -> Runtime:
         cache=cache,
         view=view,
         slos=SloRunner(
-            cache=cache,
             view=view,
             readings=readings,
             writer=kube,

@@ -224,11 +224,13 @@ def test_event_days_in_force_and_ignored_ones_show_in_status() -> None:
 
 
 def test_lagging_evaluations_raise_a_condition() -> None:
-    p = run(obs=observe(lag=95.0))
+    p = run(obs=observe(value=0.5, lag=95.0))
     lag = find(p.status.conditions, "Lagging")
     assert lag is not None
     assert lag.status == "True"
-    assert "95s after it was due" in lag.message
+    assert "more than 2 interval(s) (60s) late" in lag.message  # the 30 s default interval
+    same = run(obs=observe(value=0.5, lag=110.0), memory=p.memory)  # moved, in the same step
+    assert not needs_write(p.status, same.status, now=NOW + 1)
 
 
 def test_the_interval_floor_applies_after_event_days_shorten_it() -> None:

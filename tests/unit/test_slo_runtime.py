@@ -68,13 +68,11 @@ class World:
         self.cache.put_workload(NS, "Deployment", "web", WorkloadRecord(4, 4, 0, ()))
         self.refresh()
         self.runner = SloRunner(
-            cache=self.cache,
             view=EventDayView(self.cache, self.clock),
             readings=self.readings,
             writer=self.writer,
             config=OperatorConfig(),
             fence=self.fence,
-            clock=self.clock,
         )
 
     def clock(self) -> float:

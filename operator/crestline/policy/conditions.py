@@ -95,8 +95,9 @@ def transition_events(
         c = find(new, type_)
         if c is None or not changed(old, new, type_):
             continue
+        before = find(old, type_)
         if not healthy(c):
             events.append(Event(EventType.WARNING, c.reason, c.message or c.reason))
-        elif find(old, type_) is not None:
+        elif before is not None and not healthy(before):  # not for e.g. Unknown -> known
             events.append(Event(EventType.NORMAL, c.reason, f"{type_} recovered"))
     return events

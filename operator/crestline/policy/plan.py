@@ -62,7 +62,7 @@ from crestline.policy.demand import ReadingMemory
 from crestline.policy.laws import Knee
 from crestline.policy.manual import Manual
 from crestline.policy.manual import parse as parse_manual
-from crestline.policy.overlay import InForce, effective
+from crestline.policy.overlay import InForce, Overlay, effective
 from crestline.policy.pools import PoolCap, pool_cap, pool_size
 from crestline.policy.readings import ReadFailure, SourceResult, interpret
 
@@ -304,12 +304,14 @@ def _limit_condition(limit: Limit | None, generation: int | None) -> Condition:
 def _ready(
     gate: Gate,
     decision: Decision,
+    *,
     failures: Mapping[str, ReadFailure],
-    write_failure: WriteFailure | None,
-    generation: int | None,
+    failure: WriteFailure | None,
+    gen: int | None,
 ) -> Condition:
-    if write_failure is not None:
-        return cond("Ready", False, "ScaleFailed", write_failure.message, generation=generation)
+    generation = gen
+    if failure is not None:
+        return cond("Ready", False, "ScaleFailed", failure.message, generation=generation)
     if gate is Gate.CONFLICT:
         return cond(
             "Ready",
@@ -329,14 +331,22 @@ def _ready(
     return cond("Ready", True, gate.value, decision.reason, generation=generation)
 
 
+LATENESS = (1, 2, 5, 10, 20, 50, 100)  # in intervals: coarse, so the message rarely changes
+
+
 def _lagging(lag: float, interval: float, generation: int | None) -> Condition:
+    """Lagging=True when an evaluation starts more than an interval late. The message
+    names the lateness in coarse steps: a status written because the lag moved by a
+    second would add load to an operator that is already behind."""
     if lag > interval:
+        late = max(n for n in LATENESS if lag > n * interval)
         return cond(
             "Lagging",
             True,
             "BehindSchedule",
-            f"evaluated {lag:.0f}s after it was due (interval {interval:g}s): the operator "
-            "has more work than it can do on time; see crestline_evaluation_lag_seconds",
+            f"evaluations start more than {late} interval(s) ({late * interval:g}s) late: the "
+            "operator has more work than it can do on time; see "
+            "crestline_evaluation_lag_seconds, add workers or replicas",
             generation=generation,
         )
     return cond("Lagging", False, "OnSchedule", generation=generation)
@@ -376,36 +386,36 @@ def _worst(decision: Decision) -> str | None:
 # -- the plan --------------------------------------------------------------------------------
 
 
-def plan(inp: PlanInput) -> Plan:
-    """The plan for one evaluation (see the module docstring)."""
-    spec, obs, memory, now = inp.spec, inp.observation, inp.memory, inp.now
-    gen = inp.generation
-    old = memory.status
-    stamp = _iso(now)
-    manual = parse_manual(dict(obs.annotations))
-    in_force = obs.events
-    baseline = (
-        (old.event_baseline or (obs.target.replicas if obs.target else None)) if in_force else None
-    )
-    spec, overlay = effective(spec, in_force, baseline)
-    interval = max(float(spec.evaluation.interval_seconds), inp.min_interval)
-    if obs.target is None:
-        return _no_target(inp, spec, interval)
-    target = obs.target
+@dataclass(frozen=True)
+class _Decided:
+    """The decision step's results, before writes and reporting."""
 
+    spec: PerformanceSLOSpec  # effective: EventDays applied, maxReplicas capped by pools
+    decision: Decision
+    failures: Mapping[str, ReadFailure]
+    demand: ReadingMemory
+    stuck: str
+    unready_since: float | None
+
+
+def _cap_by_pools(spec: PerformanceSLOSpec, cap: PoolCap | None) -> PerformanceSLOSpec:
+    if cap is None:
+        return spec
+    scaling = spec.scaling
+    floor = min(scaling.min_replicas, cap.max_replicas)
+    update = {"max_replicas": cap.max_replicas, "min_replicas": floor}
+    return spec.model_copy(update={"scaling": scaling.model_copy(update=update)})
+
+
+def _decide(
+    inp: PlanInput, spec: PerformanceSLOSpec, overlay: Overlay, target: TargetView
+) -> _Decided:
+    """Readings -> decision: pools cap the range, headroom sizes for bursts, pods that do
+    not become Ready stop growth, and an on-call hold has the last word."""
+    memory, now = inp.memory, inp.now
     cap = pool_cap(spec.pools, target.surge, spec.scaling.max_replicas)
-    if cap is not None:
-        scaling = spec.scaling
-        floor = min(scaling.min_replicas, cap.max_replicas)
-        spec = spec.model_copy(
-            update={
-                "scaling": scaling.model_copy(
-                    update={"max_replicas": cap.max_replicas, "min_replicas": floor}
-                )
-            }
-        )
-
-    readings, failures = interpret(spec.objectives, obs.results)
+    spec = _cap_by_pools(spec, cap)
+    readings, failures = interpret(spec.objectives, inp.observation.results)
     state = ScaleState(
         target.replicas,
         memory.recommendations,
@@ -422,59 +432,109 @@ def plan(inp: PlanInput) -> Plan:
     decision = decide(spec.scaling, spec.objectives, readings, state, now, overlay=overlay)
     decision = _pool_limit(decision, cap, spec.scaling)
     unready_since = _unready_since(memory, target, now)
-    stuck = _stuck(memory, target, unready_since, spec.scaling, now)
+    stuck = _stuck(memory, target, unready_since=unready_since, scaling=spec.scaling, now=now)
     if stuck and decision.desired > target.replicas:
         decision = dataclasses.replace(
             decision,
             desired=target.replicas,
             reason=f"{decision.reason}; not adding replicas while {stuck}",
         )
+    manual = parse_manual(dict(inp.observation.annotations))
     decision = _hold(manual, decision, spec.scaling, now)
-    gate = _gate(inp.spec, obs, manual, now)
+    return _Decided(spec, decision, failures, demand, stuck, unready_since)
 
-    failure = inp.write_failure
-    pools, sizes = _pools(spec, max(target.replicas, decision.desired), target.surge)
+
+@dataclass(frozen=True)
+class _Writes:
+    writes: Writes
+    pools: list[PoolStatus]
+    sizes: dict[tuple[str, str], int]
+    config_done: bool  # the pool sizes are (or were) written
+    scaled: bool  # the replica count is written
+
+
+def _writes(inp: PlanInput, d: _Decided, gate: Gate, target: TargetView) -> _Writes:
+    """What to write: pool sizes for the larger count, then replicas - only through an
+    open gate, and nothing after a failed write."""
+    failure, desired = inp.write_failure, d.decision.desired
+    pools, sizes = _pools(d.spec, max(target.replicas, desired), target.surge)
     writes = Writes()
     if gate is Gate.OPEN and failure is None:
         config = tuple(
             ConfigWrite(name, key, str(size))
             for (name, key), size in sizes.items()
-            if memory.pool_sizes.get((name, key)) != size
+            if inp.memory.pool_sizes.get((name, key)) != size
         )
-        replicas = decision.desired if decision.desired != target.replicas else None
-        writes = Writes(config, replicas)
-    config_done = gate is Gate.OPEN and (failure is None or failure.config_written)
-    scaled = gate is Gate.OPEN and failure is None and decision.desired != target.replicas
+        writes = Writes(config, desired if desired != target.replicas else None)
+    return _Writes(
+        writes,
+        pools,
+        sizes,
+        config_done=gate is Gate.OPEN and (failure is None or failure.config_written),
+        scaled=gate is Gate.OPEN and failure is None and desired != target.replicas,
+    )
 
-    events: list[Event] = []
-    events += _decision_events(gate, decision, old, failure, target.replicas)
-    events += _pool_events(old, pools) if config_done else []
+
+def _conditions(
+    inp: PlanInput, d: _Decided, gate: Gate, interval: float
+) -> tuple[list[Condition], list[Event]]:
+    """The conditions after this evaluation, and the Events their changes owe."""
+    obs, gen, old = inp.observation, inp.generation, inp.memory.status
+    stamp = _iso(inp.now)
+    assert obs.target is not None
     conditions = merge(
         old.conditions,
         [
             cond("TargetFound", True, "TargetFound", generation=gen),
-            _metrics_condition(decision, failures, gen),
+            _metrics_condition(d.decision, d.failures, gen),
             _conflict(obs, gen),
-            _limit_condition(decision.limit, gen),
+            _limit_condition(d.decision.limit, gen),
             _lagging(obs.lag, interval, gen),
-            _pods_ready(target, stuck, gen),
-            _ready(gate, decision, failures, failure, gen),
+            _pods_ready(obs.target, d.stuck, gen),
+            _ready(gate, d.decision, failures=d.failures, failure=inp.write_failure, gen=gen),
         ],
         stamp,
     )
-    conditions, manual_events = _manual_problems(conditions, old, manual, stamp, gen)
-    events += manual_events
+    manual = parse_manual(dict(obs.annotations))
+    conditions, events = _manual_problems(conditions, old, manual, stamp=stamp, generation=gen)
     events += transition_events(old.conditions, conditions, watched=WATCHED)
+    return conditions, events
+
+
+def plan(inp: PlanInput) -> Plan:
+    """The plan for one evaluation (see the module docstring)."""
+    obs, memory, now = inp.observation, inp.memory, inp.now
+    old = memory.status
+    in_force = obs.events
+    current = obs.target.replicas if obs.target else None
+    baseline = (old.event_baseline or current) if in_force else None
+    spec, overlay = effective(inp.spec, in_force, baseline)
+    interval = max(float(spec.evaluation.interval_seconds), inp.min_interval)
+    if obs.target is None:
+        return _no_target(inp, spec, interval)
+    target = obs.target
+    manual = parse_manual(dict(obs.annotations))
+    d = _decide(inp, spec, overlay, target)
+    decision = d.decision
+    gate = _gate(inp.spec, obs, manual, now)
+    w = _writes(inp, d, gate, target)
+    failure = inp.write_failure
+
+    events = _decision_events(gate, decision, old, failure=failure, current=target.replicas)
+    events += _pool_events(old, w.pools) if w.config_done else []
+    conditions, condition_events = _conditions(inp, d, gate, interval)
+    events += condition_events
     if failure is not None:
         events.append(Event(EventType.WARNING, "ScaleFailed", failure.message))
     events += _ignored_events(old, obs)
 
     changes = memory.scale_changes
-    if scaled:
-        changes = record_scale(changes, now, decision.desired - target.replicas, spec.scaling)
+    if w.scaled:
+        changes = record_scale(changes, now, decision.desired - target.replicas, d.spec.scaling)
+    stamp = _iso(now)
     status = PerformanceSLOStatus(
-        observed_generation=gen,
-        current_replicas=decision.desired if scaled else target.replicas,
+        observed_generation=inp.generation,
+        current_replicas=decision.desired if w.scaled else target.replicas,
         desired_replicas=decision.desired,
         recommended_replicas=decision.recommended,
         worst_objective=_worst(decision),
@@ -487,22 +547,22 @@ def plan(inp: PlanInput) -> Plan:
         event_baseline=baseline,
         conditions=conditions,
         objectives=_objectives(decision),
-        last_decision=_record(decision, stamp, applied=scaled),
-        decisions=_decisions(old, decision, stamp, scaled),
-        pools=pools,
+        last_decision=_record(decision, stamp, applied=w.scaled),
+        decisions=_decisions(old, decision, stamp, scaled=w.scaled),
+        pools=w.pools,
         scale_changes=[ScaleChange(t=c.t, delta=c.value) for c in changes][-MAX_SCALE_CHANGES:],
     )
     new_memory = Memory(
         status=status,
         recommendations=decision.recommendations,
         scale_changes=changes,
-        demand=demand,
+        demand=d.demand,
         knees=decision.knees,
         had_history=True,
-        unready_since=unready_since,
-        pool_sizes={**memory.pool_sizes, **sizes} if config_done else memory.pool_sizes,
+        pool_sizes={**memory.pool_sizes, **w.sizes} if w.config_done else memory.pool_sizes,
+        unready_since=d.unready_since,
     )
-    return Plan(gate, writes, status, tuple(events), new_memory, interval, decision)
+    return Plan(gate, w.writes, status, tuple(events), new_memory, interval, decision)
 
 
 def _unready_since(memory: Memory, target: TargetView, now: float) -> float | None:
@@ -515,6 +575,7 @@ def _unready_since(memory: Memory, target: TargetView, now: float) -> float | No
 def _stuck(
     memory: Memory,
     target: TargetView,
+    *,
     unready_since: float | None,
     scaling: ScalingSpec,
     now: float,
@@ -598,7 +659,7 @@ def _is_new(old: PerformanceSLOStatus, decision: Decision) -> bool:
 
 
 def _decisions(
-    old: PerformanceSLOStatus, decision: Decision, stamp: str, scaled: bool
+    old: PerformanceSLOStatus, decision: Decision, stamp: str, *, scaled: bool
 ) -> list[DecisionRecord]:
     if decision.direction is Direction.NONE or not (scaled or _is_new(old, decision)):
         return list(old.decisions)
@@ -609,6 +670,7 @@ def _decision_events(
     gate: Gate,
     decision: Decision,
     old: PerformanceSLOStatus,
+    *,
     failure: WriteFailure | None,
     current: int,
 ) -> list[Event]:
@@ -644,6 +706,7 @@ def _manual_problems(
     conditions: list[Condition],
     old: PerformanceSLOStatus,
     manual: Manual,
+    *,
     stamp: str,
     generation: int | None,
 ) -> tuple[list[Condition], list[Event]]:

@@ -248,7 +248,7 @@ class EventDayRunner:
             problems += more
         if record.deleting:
             return 1.0 if any(r.state in OPEN_STATES for r in records) else MAX_SLEEP
-        status = self._status(record, computed, old, records, problems, now)
+        status = self._status(record, computed, old, records=records, problems=problems, now=now)
         events = self._events(old, status, computed)
         for event in events:
             self._post(ref, event)
@@ -326,6 +326,7 @@ class EventDayRunner:
         record: ObjectRecord,
         computed: Computed,
         old: EventDayStatus,
+        *,
         records: list[ActionRecord],
         problems: list[str],
         now: dt.datetime,

@@ -101,7 +101,7 @@ class Runtime:
         (self.slos if kind == SLO else self.eventdays).forget(key)
 
     def _count(self) -> None:
-        kinds = [k[0] for k in self.scheduler.keys() if isinstance(k, tuple)]
+        kinds = [k[0] for k in self.scheduler.scheduled() if isinstance(k, tuple)]
         for kind in (SLO, EVENTDAY):
             metrics.OBJECTS.labels(kind).set(kinds.count(kind))
 

@@ -71,7 +71,8 @@ class Scheduler:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def keys(self) -> list[Hashable]:
+    def scheduled(self) -> list[Hashable]:
+        """Every object being evaluated (running or waiting)."""
         return list(self._entries)
 
     def add(self, key: Hashable, interval: float, *, spread: float | None = None) -> None:

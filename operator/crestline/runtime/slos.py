@@ -40,7 +40,7 @@ from crestline.policy.plan import (
     plan,
 )
 from crestline.runtime import failpoints, metrics
-from crestline.runtime.cache import ClusterCache, Key, ObjectRecord
+from crestline.runtime.cache import Key, ObjectRecord
 from crestline.runtime.errors import Fenced
 from crestline.runtime.eventdays import EventDayView, spec_error
 from crestline.runtime.ports import ReadingsPort, Writer
@@ -61,23 +61,22 @@ class SloRunner:
     def __init__(
         self,
         *,
-        cache: ClusterCache,
         view: EventDayView,
         readings: ReadingsPort,
         writer: Writer,
         config: OperatorConfig,
         fence: Callable[[Key], None],
         identity: str | None = None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.cache = cache
+        """``view`` also brings the watch cache and the clock every evaluation reads."""
+        self.cache = view.cache
+        self.clock = view.clock
         self.view = view
         self.readings = readings
         self.writer = writer
         self.config = config
         self.fence = fence
         self.identity = identity
-        self.clock = clock
         self._states: dict[Key, _State] = {}
 
     def forget(self, key: Key) -> None:

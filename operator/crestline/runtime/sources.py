@@ -139,7 +139,9 @@ class Readings:
             if timeout <= 0:
                 results[obj.name] = ReadFailed(ReadFailure.UNAVAILABLE, "no time left to ask")
                 continue
-            results[obj.name] = self._query(target, obj, namespace, spec, timeout)
+            results[obj.name] = self._query(
+                target, obj, namespace=namespace, spec=spec, timeout=timeout
+            )
         return results
 
     # -- Prometheus ---------------------------------------------------------------------------
@@ -216,6 +218,7 @@ class Readings:
         self,
         target: _Target,
         obj: Objective,
+        *,
         namespace: str,
         spec: PerformanceSLOSpec,
         timeout: float,
