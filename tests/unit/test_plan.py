@@ -299,3 +299,18 @@ def test_pods_that_never_become_ready_stop_further_scale_ups() -> None:
     ok = find(back.status.conditions, "PodsReady")
     assert ok is not None
     assert ok.status == "True"
+
+
+def test_what_the_slo_law_learned_survives_a_restart() -> None:
+    from crestline.api.status import PerformanceSLOStatus
+    from crestline.policy.laws import Knee
+
+    memory = Memory(knees=(Knee("p95", floor=3, since=NOW - 60, reference=(4, 0.7)),))
+    slo = spec(objectives=[{"name": "p95", "query": "p95", "target": 0.5, "kind": "slo"}])
+    obs = observe(results={"p95": Sampled((Sample({}, 0.35),))})
+    p = run(s=slo, obs=obs, memory=memory)
+    assert p.status.learned
+    restored = Memory.from_status(
+        PerformanceSLOStatus.model_validate(p.status.model_dump(by_alias=True, mode="json"))
+    )
+    assert restored.knees == p.memory.knees

@@ -90,6 +90,18 @@ class ScaleChange(StatusModel):
     delta: int
 
 
+class LearnedKnee(StatusModel):
+    """What the SLO law learned about an objective (policy.laws, "Knee memory"): the
+    largest serving count a probe down proved too small, kept across restarts so a
+    restarted operator does not make the same failed probe again."""
+
+    objective: str
+    floor: int
+    since: float
+    reference_serving: int | None = None
+    reference_badness: float | None = None
+
+
 class PoolStatus(StatusModel):
     name: str
     per_pod: int
@@ -158,6 +170,10 @@ class PerformanceSLOStatus(StatusModel):
         ),
     ] = Field(default_factory=list)
     pools: Annotated[list[PoolStatus], Field(max_length=10)] = Field(default_factory=list)
+    learned: Annotated[
+        list[LearnedKnee],
+        Field(max_length=MAX_OBJECTIVES, description="Where probes down failed (SLO law)."),
+    ] = Field(default_factory=list)
     scale_changes: Annotated[
         list[ScaleChange],
         Field(

@@ -41,6 +41,7 @@ from crestline.api.status import (
     Condition,
     DecisionRecord,
     IgnoredEventDay,
+    LearnedKnee,
     ObjectiveStatus,
     PerformanceSLOStatus,
     PoolStatus,
@@ -150,6 +151,17 @@ class Memory:
         return cls(
             status=status,
             scale_changes=tuple(Timed(c.t, c.delta) for c in status.scale_changes),
+            knees=tuple(
+                Knee(
+                    k.objective,
+                    k.floor,
+                    k.since,
+                    None
+                    if k.reference_serving is None or k.reference_badness is None
+                    else (k.reference_serving, k.reference_badness),
+                )
+                for k in status.learned
+            ),
         )
 
 
@@ -550,6 +562,7 @@ def plan(inp: PlanInput) -> Plan:
         last_decision=_record(decision, stamp, applied=w.scaled),
         decisions=_decisions(old, decision, stamp, scaled=w.scaled),
         pools=w.pools,
+        learned=[_learned(k) for k in decision.knees],
         scale_changes=[ScaleChange(t=c.t, delta=c.value) for c in changes][-MAX_SCALE_CHANGES:],
     )
     new_memory = Memory(
@@ -563,6 +576,17 @@ def plan(inp: PlanInput) -> Plan:
         unready_since=d.unready_since,
     )
     return Plan(gate, w.writes, status, tuple(events), new_memory, interval, decision)
+
+
+def _learned(knee: Knee) -> LearnedKnee:
+    ref = knee.reference
+    return LearnedKnee(
+        objective=knee.objective,
+        floor=knee.floor,
+        since=knee.since,
+        reference_serving=ref[0] if ref else None,
+        reference_badness=None if ref is None or not math.isfinite(ref[1]) else ref[1],
+    )
 
 
 def _unready_since(memory: Memory, target: TargetView, now: float) -> float | None:
