@@ -37,6 +37,7 @@ from crestline.runtime.services import build_services
 from crestline.runtime.shards import ShardLeases
 from crestline.runtime.slos import SloRunner
 from crestline.runtime.sources import Readings
+from crestline.runtime.writes import StatusQueue
 
 log = logging.getLogger("crestline")
 SECRET_LABEL = "crestline.dev/usable-by-operator"
@@ -81,13 +82,12 @@ def build_runtime(options: Options, api: client.ApiClient) -> Runtime:
         options.sizing.shards,
         lease_seconds=options.sizing.lease_seconds,
     )
+    queue = StatusQueue(kube, fence=lambda key: runtime.fence(key))  # noqa: PLW0108
     runtime = Runtime(
-        cache=cache,
-        view=view,
         slos=SloRunner(
             view=view,
             readings=readings,
-            writer=kube,
+            queue=queue,
             config=options.config,
             fence=lambda key: runtime.fence(key),  # noqa: PLW0108 - runtime is assigned below
             identity=options.identity,
@@ -102,6 +102,7 @@ def build_runtime(options: Options, api: client.ApiClient) -> Runtime:
         ),
         leases=leases,
         sizing=options.sizing,
+        queue=queue,
     )
     return runtime
 

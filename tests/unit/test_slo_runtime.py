@@ -21,6 +21,7 @@ from crestline.runtime.cache import ClusterCache, Key, ObjectRecord
 from crestline.runtime.errors import Fenced
 from crestline.runtime.eventdays import EventDayView
 from crestline.runtime.slos import SloRunner
+from crestline.runtime.writes import StatusQueue
 from tests.unit.fakes import FakeWriter
 
 NS = "team-a"
@@ -67,10 +68,11 @@ class World:
         self.writer.put("performanceslos", {"metadata": meta, "spec": spec})
         self.cache.put_workload(NS, "Deployment", "web", WorkloadRecord(4, 4, 0, ()))
         self.refresh()
+        self.queue = StatusQueue(self.writer, fence=self.fence)
         self.runner = SloRunner(
             view=EventDayView(self.cache, self.clock),
             readings=self.readings,
-            writer=self.writer,
+            queue=self.queue,
             config=OperatorConfig(),
             fence=self.fence,
         )
@@ -89,6 +91,7 @@ class World:
 
     def evaluate(self) -> float:
         delay = self.runner.evaluate((NS, "web"))
+        self.queue.run_pending()  # what the writer threads would do
         self.refresh()
         scaled = self.writer.replicas.get((NS, "Deployment", "web"))
         if scaled is not None:  # what the Deployment watch would show

@@ -64,6 +64,11 @@ STATUS_WRITES = Counter(
     ["kind", "outcome"],
     registry=REGISTRY,
 )
+STATUS_QUEUE = Gauge(
+    "crestline_status_writes_pending",
+    "Objects whose status (or Events) wait to be written, at most one entry each.",
+    registry=REGISTRY,
+)
 DESIRED_REPLICAS = Gauge(
     "crestline_desired_replicas",
     "Replicas the latest decision wants for the SLO's target.",

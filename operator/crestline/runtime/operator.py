@@ -21,12 +21,13 @@ from typing import Any
 
 from crestline.adapters.objects import ScalerRecord, WorkloadRecord
 from crestline.runtime import metrics
-from crestline.runtime.cache import ClusterCache, Key, ObjectRecord
+from crestline.runtime.cache import Key, ObjectRecord
 from crestline.runtime.errors import Fenced
-from crestline.runtime.eventdays import EventDayRunner, EventDayView
+from crestline.runtime.eventdays import EventDayRunner
 from crestline.runtime.scheduler import Scheduler
 from crestline.runtime.shards import ShardLeases, shard_of
 from crestline.runtime.slos import SloRunner
+from crestline.runtime.writes import StatusQueue
 
 log = logging.getLogger("crestline.runtime")
 
@@ -46,19 +47,19 @@ class Runtime:
     def __init__(
         self,
         *,
-        cache: ClusterCache,
-        view: EventDayView,
         slos: SloRunner,
         eventdays: EventDayRunner,
         leases: ShardLeases,
         sizing: Sizing,
+        queue: StatusQueue,
     ) -> None:
-        self.cache = cache
-        self.view = view
+        self.cache = slos.cache
+        self.view = slos.view
         self.slos = slos
         self.eventdays = eventdays
         self.leases = leases
         self.sizing = sizing
+        self.queue = queue
         self.scheduler = Scheduler(self._run, workers=sizing.workers)
         self._pool = ThreadPoolExecutor(sizing.workers, thread_name_prefix="crestline-eval")
         self._lease_pool = ThreadPoolExecutor(1, thread_name_prefix="crestline-lease")
@@ -212,6 +213,7 @@ class Runtime:
     async def serve(self) -> None:
         """Run until cancelled; on the way out give the shards up for a fast handover."""
         self._loop = asyncio.get_running_loop()
+        self.queue.start()
         tasks = [
             asyncio.create_task(self.scheduler.serve(), name="crestline-scheduler"),
             asyncio.create_task(self._lease_loop(), name="crestline-leases"),
@@ -221,6 +223,7 @@ class Runtime:
         finally:
             for task in tasks:
                 task.cancel()
+            self.queue.stop()
             with contextlib.suppress(Exception):
                 await asyncio.get_running_loop().run_in_executor(
                     self._lease_pool, self.leases.release_all

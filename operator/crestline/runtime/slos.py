@@ -43,7 +43,8 @@ from crestline.runtime import failpoints, metrics
 from crestline.runtime.cache import Key, ObjectRecord
 from crestline.runtime.errors import Fenced
 from crestline.runtime.eventdays import EventDayView, spec_error
-from crestline.runtime.ports import ReadingsPort, Writer
+from crestline.runtime.ports import ReadingsPort
+from crestline.runtime.writes import StatusQueue
 
 PLURAL = "performanceslos"
 log = logging.getLogger("crestline.slo")
@@ -63,17 +64,20 @@ class SloRunner:
         *,
         view: EventDayView,
         readings: ReadingsPort,
-        writer: Writer,
+        queue: StatusQueue,
         config: OperatorConfig,
         fence: Callable[[Key], None],
         identity: str | None = None,
     ) -> None:
-        """``view`` also brings the watch cache and the clock every evaluation reads."""
+        """``view`` also brings the watch cache and the clock every evaluation reads;
+        ``queue`` the API server writer (replicas and pool sizes are written in the
+        evaluation, the status and Events through the queue)."""
         self.cache = view.cache
         self.clock = view.clock
         self.view = view
         self.readings = readings
-        self.writer = writer
+        self.writer = queue.writer  # the scale and pool writes, made in the evaluation
+        self.queue = queue
         self.config = config
         self.fence = fence
         self.identity = identity
@@ -216,25 +220,23 @@ class SloRunner:
 
     # -- report -------------------------------------------------------------------------------
     def _report(self, record: ObjectRecord, state: _State, result: Plan, now: float) -> None:
-        """Events first (at worst posted twice after a crash, never lost), then the status
-        if it changed in anything a user reads."""
+        """Hand the Events and, if it changed in anything a user reads, the status to the
+        write queue (runtime.writes: Events before status, one pending write per SLO)."""
         ref = ObjectRef(
             f"{GROUP}/{VERSION}", "PerformanceSLO", record.namespace, record.name, record.uid
         )
-        for event in result.events:
-            try:
-                self.writer.post_event(ref, event)
-            except ApiException as exc:
-                log.warning("posting an Event on %s failed: %s", record.key, exc.status)
         state.memory = result.memory
-        if not needs_write(state.written, result.status, now=now):
-            metrics.STATUS_WRITES.labels("slo", "unchanged").inc()
-            return
-        self.fence(record.key)
-        body = result.status.model_dump(by_alias=True, mode="json")
-        self.writer.patch_status(PLURAL, record.namespace, record.name, body)
-        state.written = result.status
-        metrics.STATUS_WRITES.labels("slo", "written").inc()
+        status = None
+        if needs_write(state.written, result.status, now=now):
+            status = result.status.model_dump(by_alias=True, mode="json")
+        else:
+            metrics.STATUS_WRITES.labels(PLURAL, "unchanged").inc()
+        written = result.status
+
+        def on_written() -> None:
+            state.written = written
+
+        self.queue.submit(PLURAL, ref, events=result.events, status=status, on_written=on_written)
 
     def _export(self, record: ObjectRecord, result: Plan) -> None:
         decision = result.decision
