@@ -15,7 +15,9 @@ killed (normally its reaper already did, see :mod:`crestline_dev.stack.node_clea
 Traffic stays on this host: the pods' network has no masquerade (nothing routes them
 off the machine), they get an empty resolv.conf (no DNS), and the Service CIDR is routed
 onto the bridge, so a packet to a cluster IP that kube-proxy did not translate ends on
-the bridge instead of the default route.
+the bridge instead of the default route. Forwarding is accepted only from the bridge
+back onto it (iptables chain ``CRESTLINE-FORWARD``): Docker sets the FORWARD policy to
+DROP, which without it drops every packet from one pod to another.
 
 Images come from Docker (built here, never pulled): :meth:`Node.load_image` hands one
 to containerd with ``docker save | ctr images import``.
@@ -41,7 +43,13 @@ import yaml
 
 from crestline_dev.stack.binaries import MissingBinary, repo_root
 from crestline_dev.stack.controlplane import SERVICE_CIDR
-from crestline_dev.stack.node_cleanup import NodeLeftovers, Reaper, cleanup, make_cgroups
+from crestline_dev.stack.node_cleanup import (
+    NodeLeftovers,
+    Reaper,
+    allow_bridge_forwarding,
+    cleanup,
+    make_cgroups,
+)
 from crestline_dev.stack.node_config import (
     BRIDGE,
     NODE_IP,
@@ -273,11 +281,13 @@ class Node:
         paths.resolv_conf.write_text("")  # pods get no DNS: no name leads off this host
 
     def _make_network(self) -> None:
-        """The bridge with the node IP, and the Service CIDR routed onto it."""
+        """The bridge with the node IP, the Service CIDR routed onto it, and forwarding
+        allowed from the bridge back onto it (pods reach pods, also through Services)."""
         _ip("link", "add", BRIDGE, "type", "bridge")
         _ip("addr", "add", f"{NODE_IP}/24", "dev", BRIDGE)
         _ip("link", "set", BRIDGE, "up")
         _ip("route", "add", SERVICE_CIDR, "dev", BRIDGE, "src", NODE_IP)
+        allow_bridge_forwarding()
 
     def _spawn(self, name: str, argv: list[str]) -> ManagedProcess:
         proc = ManagedProcess(name, argv, self.paths.logs / f"{name}.log")

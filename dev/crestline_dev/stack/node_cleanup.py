@@ -5,7 +5,7 @@ A node's processes do not all die with the harness. ``PR_SET_PDEATHSIG`` (see
 containerd starts one shim per pod that detaches from it on purpose (pods survive a
 containerd restart), and the containers are the shims' children. The node also leaves
 host state: mounts (container root filesystems, pod volumes, network namespaces), the
-bridge, cgroups and kube-proxy's iptables rules.
+bridge, cgroups, kube-proxy's iptables rules and the node's own forwarding rule.
 
 :func:`cleanup` removes all of that; it is idempotent. It runs twice over:
 
@@ -55,14 +55,18 @@ def make_cgroups() -> None:
                     mine.write_text((path.parent / name).read_text())
 
 
+def _dirs_under(top: Path) -> list[Path]:
+    """``top`` and every directory below it. Cgroups come and go while we look (the
+    runtime removes a container's as it exits): one that vanished is skipped."""
+    return [Path(root) for root, _, _ in os.walk(top, onerror=lambda _: None)]
+
+
 def _cgroup_pids() -> set[int]:
     pids: set[int] = set()
     for top in _cgroup_dirs():
-        if not top.is_dir():
-            continue
-        for procs in top.rglob("cgroup.procs"):
+        for directory in _dirs_under(top):
             with contextlib.suppress(OSError):
-                pids.update(int(p) for p in procs.read_text().split())
+                pids.update(int(p) for p in (directory / "cgroup.procs").read_text().split())
     return pids
 
 
@@ -78,11 +82,9 @@ def kill_pods(timeout: float = 10.0) -> None:
         if not top.is_dir():
             continue
         # Deepest first: a cgroup can only be removed once its children are gone.
-        for path in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        for path in sorted(_dirs_under(top), key=lambda p: -len(p.parts)):
             with contextlib.suppress(OSError):
                 path.rmdir()
-        with contextlib.suppress(OSError):
-            top.rmdir()
 
 
 def kill_shims(containerd_socket: Path) -> None:
@@ -129,6 +131,33 @@ def remove_kubelet_chains() -> None:
                 _run([tool, "-w", "5", "-t", table, "-X", chain], timeout=10)
 
 
+# Pod-to-pod traffic is forwarded by the host (a pod's packet to a cluster IP is DNATed
+# and routed back onto the bridge) and, with br_netfilter, even bridged frames go
+# through iptables' FORWARD chain - whose policy Docker sets to DROP. So the node lets
+# through what stays on its own bridge, from a chain of its own: nothing that leaves it.
+FORWARD_CHAIN = "CRESTLINE-FORWARD"
+
+
+def allow_bridge_forwarding() -> None:
+    """Accept forwarding from the node's bridge back onto it (pods to pods, via Services)."""
+    iptables = ["iptables", "-w", "5", "-t", "filter"]
+    remove_bridge_forwarding()
+    for args in (
+        ["-N", FORWARD_CHAIN],
+        ["-A", FORWARD_CHAIN, "-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT"],
+        ["-I", "FORWARD", "1", "-j", FORWARD_CHAIN],
+    ):
+        subprocess.run([*iptables, *args], check=True, capture_output=True, timeout=10)
+
+
+def remove_bridge_forwarding() -> None:
+    iptables = ["iptables", "-w", "5", "-t", "filter"]
+    for _ in range(3):  # every jump, should one have been added twice
+        _run([*iptables, "-D", "FORWARD", "-j", FORWARD_CHAIN], timeout=10)
+    _run([*iptables, "-F", FORWARD_CHAIN], timeout=10)
+    _run([*iptables, "-X", FORWARD_CHAIN], timeout=10)
+
+
 def _run(argv: list[str], timeout: float) -> None:
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         subprocess.run(argv, check=False, capture_output=True, timeout=timeout)
@@ -154,6 +183,7 @@ def cleanup(left: NodeLeftovers, *, remove_workdir: bool = False) -> None:
         # Removes every chain and rule kube-proxy made, in whichever iptables backend.
         _run([str(left.kube_proxy), "--cleanup"], timeout=30)
     remove_kubelet_chains()
+    remove_bridge_forwarding()
     if remove_workdir:
         shutil.rmtree(left.workdir, ignore_errors=True)
 
