@@ -4,7 +4,9 @@
 pulled: ``imagePullPolicy: Never``), a readiness probe on ``/readyz``, and the
 ``prometheus.io/*`` annotations that Kubernetes service discovery keeps. Variants for
 the failure cases the operator must survive: pods that crash at start
-(CrashLoopBackOff) and pods that never become Ready.
+(CrashLoopBackOff), pods that never become Ready, pods that are slow to become Ready,
+and pods whose mode comes from a ConfigMap read at start (:func:`mode_config_map`), so a
+changed ConfigMap breaks only the pods started after the change.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from crestline_dev.stack.monitoring import KubernetesAccess
 from crestline_dev.stack.node import WORKLOAD_IMAGE
 
 PORT = 8080
+MODE_DIR = "/etc/workload"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class WorkloadSpec:
     max_queue: int = 200
     never_ready: bool = False
     crash: bool = False  # exit 1 at once: the kubelet backs off restarting it
+    ready_after_seconds: float = 0.0  # a slow start: not Ready before this
+    # A ConfigMap whose key ``mode`` (crash | never-ready | ok) each pod reads at start.
+    mode_config_map: str | None = None
 
     @property
     def capacity_rps(self) -> float:
@@ -50,6 +56,10 @@ def workload_deployment(
     ]
     if spec.never_ready:
         args.append("--never-ready")
+    if spec.ready_after_seconds:
+        args.append(f"--ready-after-seconds={spec.ready_after_seconds:g}")
+    if spec.mode_config_map:
+        args.append(f"--mode-file={MODE_DIR}/mode")
     container: dict[str, Any] = {
         "name": "web",
         "image": WORKLOAD_IMAGE,
@@ -59,13 +69,26 @@ def workload_deployment(
         "readinessProbe": {
             "httpGet": {"path": "/readyz", "port": PORT},
             "periodSeconds": 1,
-            "failureThreshold": 1,
+            # Ready at the first success; unready after 3 s of failures, not one slow
+            # answer (the probe shares a busy 2-core machine with everything else).
+            "failureThreshold": 3,
+            "timeoutSeconds": 2,
         },
         "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False},
     }
     if spec.crash:
         container["command"] = ["python3", "-c", "raise SystemExit('crashing on purpose')"]
         container.pop("args")
+    pod: dict[str, Any] = {
+        "containers": [container],
+        "terminationGracePeriodSeconds": 2,
+        "enableServiceLinks": False,
+    }
+    if spec.mode_config_map:
+        container["volumeMounts"] = [{"name": "mode", "mountPath": MODE_DIR, "readOnly": True}]
+        pod["volumes"] = [
+            {"name": "mode", "configMap": {"name": spec.mode_config_map, "optional": True}}
+        ]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -81,23 +104,28 @@ def workload_deployment(
                         "prometheus.io/port": str(PORT),
                     },
                 },
-                "spec": {
-                    "containers": [container],
-                    "terminationGracePeriodSeconds": 2,
-                    "enableServiceLinks": False,
-                },
+                "spec": pod,
             },
         },
     }
 
 
-def service_manifest(name: str) -> dict[str, Any]:
-    """A ClusterIP Service on port 80 for the workload's pods (kube-proxy's job)."""
+def service_manifest(name: str, cluster_ip: str | None = None) -> dict[str, Any]:
+    """A ClusterIP Service on port 80 for the workload's pods (kube-proxy's job);
+    ``cluster_ip`` asks for a fixed address (one an allow-list can name)."""
+    spec: dict[str, Any] = {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": PORT}]}
+    if cluster_ip:
+        spec["clusterIP"] = cluster_ip
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
+
+
+def mode_config_map(name: str, mode: str) -> dict[str, Any]:
+    """The ConfigMap a :class:`WorkloadSpec` with ``mode_config_map`` reads at pod start."""
     return {
         "apiVersion": "v1",
-        "kind": "Service",
+        "kind": "ConfigMap",
         "metadata": {"name": name},
-        "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": PORT}]},
+        "data": {"mode": mode},
     }
 
 

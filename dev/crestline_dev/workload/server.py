@@ -13,11 +13,23 @@ package from outside the standard library:
 
 * ``http_request_duration_seconds`` histogram (time in the pod, queue included);
 * ``http_requests_total{code}`` counter; ``http_requests_in_flight`` gauge;
-* ``workload_workers`` gauge (the pod's concurrency, for capacity queries).
+* ``workload_workers`` gauge (the pod's concurrency, for capacity queries);
+* ``workload_busy_seconds_total`` counter: time the workers spent serving, so
+  ``rate(busy) / workers`` is the pod's utilization, the way CPU seconds per core are;
+* ``workload_warmups_total`` counter: calls of ``/warmup`` (an event's cache warm-up).
 
-``/healthz`` answers 200; ``/readyz`` answers 200, or 503 with ``--never-ready`` (a
-Deployment whose pods never become Ready). The image runs this file alone
-(``python3 server.py``), so it imports nothing but the standard library.
+``/healthz`` answers 200; ``/readyz`` answers 200 once the pod has started
+(``--ready-after-seconds``: a slow start, as a JVM or a cache load has), or always 503
+with ``--never-ready`` (a Deployment whose pods never become Ready).
+
+``--mode-file`` names a file read once, at start (a ConfigMap key mounted as a file):
+``crash`` exits at once (the kubelet restarts the container, which reads it again:
+CrashLoopBackOff), ``never-ready`` never becomes Ready, anything else is normal. So a
+changed ConfigMap breaks only the pods that start after the change, as a bad
+configuration does in production: the pods already serving keep serving.
+
+The image runs this file alone (``python3 server.py``), so it imports nothing but the
+standard library.
 """
 
 from __future__ import annotations
@@ -59,6 +71,8 @@ class Metrics:
         self.total_seconds = 0.0
         self.codes: dict[str, int] = {}
         self.in_flight = 0
+        self.busy_seconds = 0.0
+        self.warmups = 0
 
     def observe(self, seconds: float, code: int) -> None:
         with self._lock:
@@ -72,6 +86,14 @@ class Metrics:
     def enter(self, delta: int) -> None:
         with self._lock:
             self.in_flight += delta
+
+    def busy(self, seconds: float) -> None:
+        with self._lock:
+            self.busy_seconds += seconds
+
+    def warmed(self) -> None:
+        with self._lock:
+            self.warmups += 1
 
     def render(self) -> str:
         """The Prometheus text exposition format (version 0.0.4)."""
@@ -98,6 +120,12 @@ class Metrics:
                 "# HELP workload_workers Requests this pod serves at once.",
                 "# TYPE workload_workers gauge",
                 f"workload_workers {self.workers}",
+                "# HELP workload_busy_seconds_total Time the workers spent serving.",
+                "# TYPE workload_busy_seconds_total counter",
+                f"workload_busy_seconds_total {self.busy_seconds}",
+                "# HELP workload_warmups_total Calls of /warmup.",
+                "# TYPE workload_warmups_total counter",
+                f"workload_warmups_total {self.warmups}",
             ]
         return "\n".join(out) + "\n"
 
@@ -118,14 +146,51 @@ class Service:
         try:
             with self._slots:
                 time.sleep(self.service_seconds)
+                self.metrics.busy(self.service_seconds)
             return 200
         finally:
             self._admitted.release()
 
 
-def make_handler(service: Service, never_ready: bool) -> type[BaseHTTPRequestHandler]:
+class Readiness:
+    """Ready from ``after`` seconds past start on, or never."""
+
+    def __init__(self, *, never: bool = False, after: float = 0.0) -> None:
+        self.never = never
+        self.ready_at = time.monotonic() + after
+
+    def ready(self) -> bool:
+        return not self.never and time.monotonic() >= self.ready_at
+
+
+def read_mode(path: str | None) -> str:
+    """The mode a ``--mode-file`` asks for (``ok`` when there is no such file)."""
+    if not path:
+        return "ok"
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip() or "ok"
+    except FileNotFoundError:
+        return "ok"
+
+
+def make_handler(
+    service: Service, never_ready: bool = False, *, readiness: Readiness | None = None
+) -> type[BaseHTTPRequestHandler]:
+    ready = readiness or Readiness(never=never_ready)
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            if self.path == "/warmup":
+                self._warmup()
+            else:
+                self._reply(404, "not found\n")
+
+        def _warmup(self) -> None:
+            service.metrics.warmed()
+            self._reply(200, "warmed\n")
 
         def do_GET(self) -> None:
             if self.path == "/metrics":
@@ -133,7 +198,10 @@ def make_handler(service: Service, never_ready: bool) -> type[BaseHTTPRequestHan
             elif self.path == "/healthz":
                 self._reply(200, "ok\n")
             elif self.path == "/readyz":
-                self._reply(503 if never_ready else 200, "not ready\n" if never_ready else "ok\n")
+                ok = ready.ready()
+                self._reply(200 if ok else 503, "ok\n" if ok else "not ready\n")
+            elif self.path == "/warmup":
+                self._warmup()
             elif self.path == "/":
                 start = time.monotonic()
                 service.metrics.enter(1)
@@ -167,9 +235,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--service-ms", type=float, default=50.0)
     parser.add_argument("--max-queue", type=int, default=200)
     parser.add_argument("--never-ready", action="store_true")
+    parser.add_argument("--ready-after-seconds", type=float, default=0.0)
+    parser.add_argument("--mode-file", help="crash | never-ready | ok, read once at start")
     args = parser.parse_args(argv)
+    mode = read_mode(args.mode_file)
+    if mode == "crash":
+        print(f"workload: {args.mode_file} says crash: exiting", flush=True)
+        return 1
+    readiness = Readiness(
+        never=args.never_ready or mode == "never-ready", after=args.ready_after_seconds
+    )
     service = Service(args.workers, args.service_ms / 1000.0, args.max_queue)
-    server = ThreadingHTTPServer(("0.0.0.0", args.port), make_handler(service, args.never_ready))
+    server = ThreadingHTTPServer(("0.0.0.0", args.port), make_handler(service, readiness=readiness))
     server.daemon_threads = True
     # The kubelet stops a pod with SIGTERM: finish at once (no connection is precious).
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
