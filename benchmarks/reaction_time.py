@@ -21,10 +21,12 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client, config
 
 from crestline_dev.scenario import (
+    Shape,
     create_slo,
     deploy_workload,
     get_slo,
@@ -49,10 +51,10 @@ def percentile(values: list[float], q: float) -> float:
 
 def one_run(stack: Stack, kube: client.ApiClient, interval: int, phase: random.Random) -> float:
     assert stack.prometheus is not None
-    core = client.CoreV1Api(kube)
+    core: Any = client.CoreV1Api(kube)  # dict bodies, not the client's model classes
     ns = f"bench-{uuid.uuid4().hex[:8]}"
     core.create_namespace({"metadata": {"name": ns}})
-    w = deploy_workload(stack, kube, ns, replicas=2, rps=40)
+    w = deploy_workload(stack, kube, ns, shape=Shape(replicas=2, rps=40))
     try:
         create_slo(
             kube,
@@ -92,7 +94,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "reaction_time.json")
     args = parser.parse_args()
     with Stack() as stack, tempfile.TemporaryDirectory() as tmp:
-        kube = config.new_client_from_config(config_file=str(stack.kubeconfig))
+        kube = config.new_client_from_config(config_file=str(stack.kubeconfig))  # type: ignore[no-untyped-call]
         install_crds(kube)
         op = start_operator(stack, Path(tmp) / "operator.log")
         try:

@@ -24,7 +24,10 @@ def stack() -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def kube(stack: Stack) -> client.ApiClient:
     """An API client authenticated as the stack's admin user."""
-    return config.new_client_from_config(config_file=str(stack.kubeconfig))
+    made: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+        config_file=str(stack.kubeconfig)
+    )
+    return made
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from crestline_dev import demo
 from crestline_dev.stack.stack import USE_EXISTING_ENV, Stack, StackConfig
 
 
@@ -48,8 +49,6 @@ def _stack_up(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from crestline_dev import demo
-
     return demo.main(args.seconds, Path(args.out))
 
 

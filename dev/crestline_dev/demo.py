@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config
+from matplotlib.figure import Figure
 
 from crestline_dev.scenario import (
+    Shape,
     create_eventday,
     create_slo,
     deploy_workload,
@@ -36,10 +38,11 @@ from crestline_dev.scenario import (
     start_operator,
 )
 from crestline_dev.sim.trace import EventDaySpike, PerMinuteTrace, TimeScaled
+from crestline_dev.sim.traces import diurnal_weekly
 from crestline_dev.stack import Stack
-from crestline_dev.stack.binaries import repo_root
 
 OBJECTIVE = 0.5
+DEMO_PEAK_RPS = 300.0  # about 11 replicas of the demo service at 70% before the sale
 NS, APP = "demo", "shop"
 
 
@@ -53,16 +56,11 @@ class Series:
 
 
 def _trace(seconds: float, event: tuple[float, float]) -> EventDaySpike:
-    shared = (repo_root() or Path(".")).parent / "shared" / "traces"
-    csv = shared / "nasa-1995-requests-per-minute.csv"
-    if csv.exists():  # a day of NASA from 6:00, one minute per second
-        base: Any = TimeScaled(
-            PerMinuteTrace.from_csv(csv, scale=150.0, start=360, minutes=int(seconds) + 5), 60.0
-        )
-    else:  # a stand-in with a similar level when shared/ is absent
-        from crestline_dev.sim.trace import StepTrace
-
-        base = StepTrace([(0, 100.0)], length=seconds + 5)
+    """A business day from 06:00, one minute per second (the seeded diurnal generator of
+    the benchmark suite, so the demo needs no data files), with a declared 3x sale."""
+    day = diurnal_weekly(seed=11, days=1, peak_rps=DEMO_PEAK_RPS)
+    minutes = day.per_minute[360 : 360 + int(seconds) + 5]
+    base = TimeScaled(PerMinuteTrace(minutes, day.scale), 60.0)
     return EventDaySpike(base, start=event[0], end=event[1], factor=3.0, ramp=8.0)
 
 
@@ -86,7 +84,7 @@ def run(seconds: float, out: Path) -> dict[str, Any]:
             client.CoreV1Api(api).create_namespace(namespace)
             trace = _trace(seconds, event)
             w = deploy_workload(
-                stack, api, NS, APP, replicas=2, rps=trace.rps(0), startup_seconds=3
+                stack, api, NS, APP, shape=Shape(replicas=2, rps=trace.rps(0), startup_seconds=3)
             )
             slo = slo_body(
                 APP,
@@ -125,7 +123,7 @@ def run(seconds: float, out: Path) -> dict[str, Any]:
             )
             w.sim.set_trace(trace)
             try:
-                series = _watch(stack, api, w, seconds, event)
+                series = _watch(stack, api, w, seconds=seconds, event=event)
             finally:
                 w.remove(stack)
         finally:
@@ -134,7 +132,7 @@ def run(seconds: float, out: Path) -> dict[str, Any]:
 
 
 def _watch(
-    stack: Stack, api: client.ApiClient, w: Any, seconds: float, event: tuple[float, float]
+    stack: Stack, api: client.ApiClient, w: Any, *, seconds: float, event: tuple[float, float]
 ) -> Series:
     assert stack.prometheus is not None
     series = Series()
@@ -165,12 +163,9 @@ def _watch(
 
 
 def _report(series: Series, event: tuple[float, float], out: Path) -> dict[str, Any]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
+    # A Figure of its own (no pyplot): renders with Agg, needs no display or global state.
+    fig = Figure(figsize=(10, 8))
+    axes = fig.subplots(3, 1, sharex=True)
     for ax in axes:
         ax.axvspan(*event, color="orange", alpha=0.15, label="EventDay window")
     axes[0].plot(series.t, series.load, color="tab:blue")

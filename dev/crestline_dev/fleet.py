@@ -21,7 +21,6 @@ from kubernetes import client
 from crestline.api.base import GROUP, VERSION
 from crestline_dev.scenario import deployment_manifest, eventday_body
 
-
 NAMESPACES = 4
 
 

@@ -24,7 +24,7 @@ from crestline.api.base import GROUP, VERSION
 from crestline.api.crdgen import ALL_CRDS, render
 from crestline_dev.sim.model import ServiceModel
 from crestline_dev.sim.pods import kube_pod_readiness
-from crestline_dev.sim.server import SimulatedService, kube_replica_source
+from crestline_dev.sim.server import ClusterHooks, SimulatedService, kube_replica_source
 from crestline_dev.sim.trace import StepTrace
 from crestline_dev.stack.ports import free_port
 from crestline_dev.stack.stack import Stack
@@ -198,26 +198,31 @@ class Workload:
             )
 
 
+@dataclass(frozen=True)
+class Shape:
+    """A simulated workload's size and load: replicas at the start, requests per second,
+    and how long a new replica takes to serve."""
+
+    replicas: int = 2
+    rps: float = 40.0
+    startup_seconds: float = 2.0
+
+
 def deploy_workload(
-    stack: Stack,
-    kube: client.ApiClient,
-    namespace: str,
-    name: str = "web",
-    *,
-    replicas: int = 2,
-    rps: float = 40.0,
-    startup_seconds: float = 2.0,
+    stack: Stack, kube: client.ApiClient, namespace: str, name: str = "web", *, shape: Shape
 ) -> Workload:
     assert stack.prometheus is not None
-    create_deployment(kube, namespace, name, replicas)
+    create_deployment(kube, namespace, name, shape.replicas)
     sim = SimulatedService(
         name,
         namespace,
-        StepTrace([(0, rps)], length=1e9),
-        kube_replica_source(kube, namespace, name),
+        StepTrace([(0, shape.rps)], length=1e9),
+        ClusterHooks(
+            kube_replica_source(kube, namespace, name),
+            kube_pod_readiness(kube, namespace, name),
+        ),
         model=ServiceModel(service_rate=10, workers=4),
-        startup_seconds=startup_seconds,
-        on_ready=kube_pod_readiness(kube, namespace, name),
+        startup_seconds=shape.startup_seconds,
     )
     sim.start(free_port())
     job = f"{namespace}-{name}"

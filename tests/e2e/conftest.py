@@ -11,6 +11,7 @@ from kubernetes import client
 
 from crestline_dev.scenario import (
     OperatorProcess,
+    Shape,
     Workload,
     create_slo,
     deploy_workload,
@@ -55,7 +56,7 @@ def operator(
 
 @pytest.fixture
 def namespace(kube: client.ApiClient) -> Iterator[str]:
-    core = client.CoreV1Api(kube)
+    core: Any = client.CoreV1Api(kube)  # dict bodies, not the client's model classes
     name = f"e2e-{uuid.uuid4().hex[:8]}"
     core.create_namespace({"metadata": {"name": name}})
     yield name
@@ -70,7 +71,7 @@ def workload(
     made: list[Workload] = []
 
     def make(name: str = "web", replicas: int = 2, rps: float = 40.0) -> Workload:
-        w = deploy_workload(stack, kube, namespace, name, replicas=replicas, rps=rps)
+        w = deploy_workload(stack, kube, namespace, name, shape=Shape(replicas, rps))
         made.append(w)
         return w
 

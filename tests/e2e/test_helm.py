@@ -270,7 +270,7 @@ def test_operator_runs_on_the_charts_serviceaccount(
             "the StatefulSet's pods",
         )
         ready(2)
-        client.CoreV1Api(kube).create_namespaced_secret(
+        _core(kube).create_namespaced_secret(
             namespace,
             {
                 "metadata": {
@@ -297,9 +297,7 @@ def test_operator_runs_on_the_charts_serviceaccount(
         )
         apps = client.AppsV1Api(kube)
         wait_for(
-            lambda: (
-                (apps.read_namespaced_stateful_set_scale("db", namespace).spec.replicas or 0) > 2
-            ),
+            lambda: (_replicas(apps.read_namespaced_stateful_set_scale("db", namespace)) or 0) > 2,
             40,
             "a StatefulSet scale-up as the SA",
         )
@@ -418,3 +416,12 @@ def test_examples_apply_cleanly(stack: Stack, crds: None, namespace: str) -> Non
     for example in sorted((ROOT / "manifests" / "examples").glob("*.yaml")):
         kubectl(stack, "apply", "-n", namespace, "-f", str(example))
     kubectl(stack, "get", "pslo,evd", "-n", namespace)
+
+
+def _core(kube: client.ApiClient) -> Any:
+    """The core API taking plain dict bodies (the client's stubs want model classes)."""
+    return client.CoreV1Api(kube)
+
+
+def _replicas(scale: Any) -> int | None:
+    return scale.spec.replicas if scale.spec else None

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -115,7 +116,7 @@ def test_credentials_and_ca_from_a_secret_and_rotation_without_restart(
     assert secured.tls is not None
     ca = secured.tls.ca.cert.read_bytes()
     core = client.CoreV1Api(kube)
-    core.create_namespaced_secret(
+    _core(kube).create_namespaced_secret(
         namespace,
         {
             "metadata": {"name": "prom", "labels": USABLE},
@@ -183,7 +184,7 @@ def test_bearer_token_from_a_secret_and_rotation(
 ) -> None:
     workload(replicas=2, rps=100)
     core = client.CoreV1Api(kube)
-    core.create_namespaced_secret(
+    _core(kube).create_namespaced_secret(
         namespace,
         {"metadata": {"name": "prom", "labels": USABLE}, "stringData": {"token": "stale"}},
     )
@@ -196,3 +197,8 @@ def test_bearer_token_from_a_secret_and_rotation(
     core.patch_namespaced_secret("prom", namespace, {"stringData": {"token": TOKEN}})
     wait_condition(kube, namespace, "web", "MetricsAvailable", "True")
     wait_for(lambda: replicas(kube, namespace, "web") > 2, 40, "a scale-up via the gateway")
+
+
+def _core(kube: client.ApiClient) -> Any:
+    """The core API taking plain dict bodies (the client's stubs want model classes)."""
+    return client.CoreV1Api(kube)

@@ -112,7 +112,7 @@ def test_300_slos_and_10_eventdays_on_one_replica(
                     GROUP, VERSION, ns, "eventdays", "sale"
                 )
             except client.ApiException as exc:
-                return exc.status == 404
+                return bool(exc.status == 404)
             return False
 
         wait_for(gone, 30, "the EventDay restored and gone")
@@ -228,7 +228,7 @@ def test_two_replicas_share_the_work_and_a_kill_moves_it_without_double_writes(
                 },
                 _content_type="application/merge-patch+json",
             )
-        apps = client.AppsV1Api(kube)
+        apps: Any = client.AppsV1Api(kube)
 
         def scaled() -> bool:
             return all(
@@ -239,7 +239,8 @@ def test_two_replicas_share_the_work_and_a_kill_moves_it_without_double_writes(
         wait_for(scaled, 60, "every SLO scaled by one of the two replicas")
 
         def holders() -> dict[str, str]:
-            leases = client.CoordinationV1Api(kube).list_namespaced_lease(AUDITED_NAMESPACE)
+            coordination: Any = client.CoordinationV1Api(kube)
+            leases = coordination.list_namespaced_lease(AUDITED_NAMESPACE)
             return {
                 lease.metadata.name: lease.spec.holder_identity
                 for lease in leases.items
@@ -254,14 +255,15 @@ def test_two_replicas_share_the_work_and_a_kill_moves_it_without_double_writes(
         )
         taken = (dt.datetime.now(dt.UTC) - killed).total_seconds()
         print(f"failover: replica-b held every shard {taken:.1f}s after the kill")
+
+        def evaluator(ns: str, name: str) -> Any:
+            obj: Any = custom.get_namespaced_custom_object(
+                GROUP, VERSION, ns, "performanceslos", name
+            )
+            return obj.get("status", {}).get("evaluatedBy")
+
         wait_for(
-            lambda: all(
-                custom.get_namespaced_custom_object(GROUP, VERSION, ns, "performanceslos", name)
-                .get("status", {})
-                .get("evaluatedBy")
-                == "replica-b"
-                for ns, name in made.slos
-            ),
+            lambda: all(evaluator(ns, name) == "replica-b" for ns, name in made.slos),
             30,
             "every SLO evaluated by the survivor",
         )

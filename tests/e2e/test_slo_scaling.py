@@ -12,6 +12,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
@@ -32,6 +33,11 @@ from tests.e2e.conftest import (
 )
 
 pytestmark = pytest.mark.stack
+
+
+def deployment_fields(deployment: Any) -> list[Any]:
+    """The managed-fields entries of a Deployment read through the typed client."""
+    return list(deployment.metadata.managed_fields or [])
 
 
 def _p95(stack: Stack, w: Workload) -> float:
@@ -148,7 +154,8 @@ def test_hpa_on_the_same_target_is_a_conflict_and_stops_writes(
     workload: Callable[..., Workload],
 ) -> None:
     workload(replicas=2, rps=100)
-    client.AutoscalingV2Api(kube).create_namespaced_horizontal_pod_autoscaler(
+    autoscaling: Any = client.AutoscalingV2Api(kube)
+    autoscaling.create_namespaced_horizontal_pod_autoscaler(
         namespace,
         {
             "apiVersion": "autoscaling/v2",
@@ -259,7 +266,7 @@ def test_gitops_applier_owning_replicas_is_a_conflict_until_git_drops_the_field(
     wait_condition(kube, namespace, "web", "Conflict", "False")
     managers = {
         m.manager
-        for m in apps.read_namespaced_deployment("web", namespace).metadata.managed_fields
+        for m in deployment_fields(apps.read_namespaced_deployment("web", namespace))
         if "f:replicas" in (m.fields_v1 or {}).get("f:spec", {})
     }
     assert "argocd-controller" not in managers

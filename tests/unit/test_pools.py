@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crestline.api.slo import PoolSpec
-from crestline.policy.pools import max_replicas, pool_cap, pool_size, pods_in_rollout, surge
+from crestline.policy.pools import max_replicas, pods_in_rollout, pool_cap, pool_size, surge
 
 
 def _pool(budget: int, reserve: int, lo: int, hi: int) -> PoolSpec:

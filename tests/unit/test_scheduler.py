@@ -7,6 +7,8 @@ assert orderings and bounds, not speeds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import random
 from collections import defaultdict
 from collections.abc import Hashable
@@ -45,10 +47,8 @@ async def serve(s: Scheduler, seconds: float) -> None:
     task = asyncio.create_task(s.serve())
     await asyncio.sleep(seconds)
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
 
 
 def test_every_object_runs_on_its_interval_and_first_within_it() -> None:
@@ -96,7 +96,7 @@ def test_a_failing_object_backs_off_and_never_stops_the_others() -> None:
     good, bad = rec.runs["good"], rec.runs["bad"]
     assert len(good) >= 15
     assert 5 <= len(bad) < len(good)  # retried, at most twice the interval apart
-    gaps = [b - a for a, b in zip(bad, bad[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(bad)]
     assert max(gaps) <= 0.03 * 2 + 0.03
 
 

@@ -34,6 +34,10 @@ def _ready_status(ready: bool) -> dict[str, Any]:
     }
 
 
+def _name(pod: Any) -> str:
+    return str(pod.metadata.name)
+
+
 def _is_ready(pod: Any) -> bool:
     conditions = (pod.status.conditions if pod.status else None) or []
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
@@ -41,7 +45,7 @@ def _is_ready(pod: Any) -> bool:
 
 def kube_pod_readiness(api_client: object, namespace: str, app: str) -> Callable[[int], None]:
     """A hook for :class:`SimulatedService`: make ``ready`` of the app's pods Ready."""
-    core = client.CoreV1Api(api_client)
+    core: Any = client.CoreV1Api(api_client)
 
     def mark(ready: int) -> None:
         pods = core.list_namespaced_pod(
@@ -65,7 +69,7 @@ def kube_pod_readiness(api_client: object, namespace: str, app: str) -> Callable
 def mark_all_ready(api_client: object, namespace: str) -> int:
     """Every pod of ``namespace`` Running and Ready (a kubelet stand-in for fleets of
     workloads that serve nothing in particular); returns how many were changed."""
-    core = client.CoreV1Api(api_client)
+    core: Any = client.CoreV1Api(api_client)
     changed = 0
     for pod in core.list_namespaced_pod(namespace, _request_timeout=(3, 10)).items:
         if pod.metadata and not pod.metadata.deletion_timestamp and not _is_ready(pod):

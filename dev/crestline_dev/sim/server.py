@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from kubernetes import client
 from prometheus_client.core import (
     CollectorRegistry,
     CounterMetricFamily,
@@ -49,6 +50,16 @@ from crestline_dev.sim.trace import LoadTrace
 log = logging.getLogger(__name__)
 
 ReplicaSource = Callable[[], int]
+TICK_SECONDS = 1.0  # the model advances once a second of wall clock
+
+
+@dataclass(frozen=True)
+class ClusterHooks:
+    """How the simulated service meets the cluster: where it reads its replica count,
+    and who hears when its ready count changes (pods marked Ready, sim.pods)."""
+
+    replicas: ReplicaSource
+    on_ready: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -69,21 +80,19 @@ class SimulatedService:
         name: str,
         namespace: str,
         trace: LoadTrace,
-        replica_source: ReplicaSource,
+        cluster: ClusterHooks,
         *,
         model: ServiceModel | None = None,
         startup_seconds: float = 5.0,
-        tick: float = 1.0,
-        on_ready: Callable[[int], None] | None = None,
     ) -> None:
         self.name = name
         self.namespace = namespace
         self.model = model or ServiceModel()
         self._trace = trace
-        self._source = replica_source
-        self._on_ready = on_ready  # told the ready count when it changes (pod readiness)
+        self._source = cluster.replicas
+        self._on_ready = cluster.on_ready  # told the ready count when it changes
         self._reported: int | None = None
-        self._tick = tick
+        self._tick = TICK_SECONDS
         self._fleet = Fleet(self.model)
         self._replicas = Replicas(startup_seconds, ready=0)
         self._counters = _Counters()
@@ -239,8 +248,6 @@ def kube_replica_source(
     api_client: object, namespace: str, name: str, kind: str = "Deployment"
 ) -> ReplicaSource:
     """Read ``spec.replicas`` of the target's scale subresource from the API server."""
-    from kubernetes import client
-
     apps = client.AppsV1Api(api_client)
     read = (
         apps.read_namespaced_deployment_scale

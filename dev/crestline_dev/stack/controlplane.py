@@ -39,7 +39,12 @@ _AUDIT_POLICY = {
 
 
 def write_kubeconfig(
-    path: Path, server: str, pki: ClusterPKI, user: str = "admin", context: str = "crestline-local"
+    path: Path,
+    server: str,
+    pki: ClusterPKI,
+    *,
+    user: str = "admin",
+    context: str = "crestline-local",
 ) -> Path:
     """Write a kubeconfig for ``server`` authenticating with the admin client certificate."""
     config = {

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 import redis
 import requests
 import yaml
@@ -117,8 +118,6 @@ class Prometheus:
     def _web_config_args(self) -> list[str]:
         if not (self.tls or self.basic_auth):
             return []
-        import bcrypt  # test-only dependency; only a secured server needs it
-
         web: dict[str, Any] = {}
         if self.tls:
             web["tls_server_config"] = {
