@@ -2,7 +2,13 @@
 
 None of these is undone when the event ends (a longer TTL simply runs out; nothing is
 shortened), so they finish as ``done``. A TTL extension over a large keyspace resumes
-where it stopped: its SCAN cursor is in the ledger.
+where it stopped: its SCAN cursor is in the ledger, and it stops for good after the
+administrator's ``limits.maxKeysPerWarmup`` keys.
+
+The ledger is the object's status, read back on every step: what a step finds there
+(the Redis, the SCAN pattern, the TTL, the URL) is used only if ``begin`` could have
+written it for this namespace under the configuration in force, so a status written by
+anyone else can never widen what the action reaches.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ from crestline.api.eventday import ActionRecord, EventDaySpec, LedgerState
 from crestline.policy import tenancy
 from crestline.policy.conditions import Event, EventType
 from crestline.runtime.actions.base import ActionProblem, Context, Step
-from crestline.runtime.endpoints import endpoint_ref
+from crestline.runtime.endpoints import ENDPOINT, URL, endpoint_ref
 
 TTL, HTTP, JOB = "cache/ttl", "cache/http", "cache/job"
+MAX_BATCH = 10_000  # the most EventDaySpec allows for extendTtl.batch
 
 
 def _started(ctx: Context, key: str, **fields: str | None) -> ActionRecord:
@@ -55,30 +62,62 @@ class TtlExtension:
     def apply(self, ctx: Context, record: ActionRecord) -> Step:
         assert record.endpoint is not None
         plan = json.loads(record.applied or "{}")
+        _check_plan(ctx, record.endpoint, plan)
+        ttl = min(int(plan["ttl"]), ctx.config.limits.max_ttl_seconds)
         report = ctx.services.redis(record.endpoint).extend_ttls(
             plan["pattern"],
-            int(plan["ttl"]),
-            batch=int(plan["batch"]),
+            ttl,
+            batch=min(int(plan["batch"]), MAX_BATCH),
             deadline=ctx.deadline,
             cursor=int(record.ref or 0),
         )
         done = json.loads(record.progress or "{}")
         scanned = int(done.get("scanned", 0)) + report.scanned
         extended = int(done.get("extended", 0)) + report.extended
+        summary = (
+            f"scanned {scanned} keys matching {plan['pattern']!r}, extended {extended} to {ttl}s"
+        )
+        limit = ctx.config.limits.max_keys_per_warmup
+        if report.cursor and scanned >= limit:
+            return _done(record, f"{summary}; stopped there, at the limit of {limit} keys")
         if report.cursor:
             progress = json.dumps({"scanned": scanned, "extended": extended})
             return Step(record.model_copy(update={"ref": str(report.cursor), "progress": progress}))
-        return _done(
-            record,
-            f"scanned {scanned} keys matching {plan['pattern']!r}, extended {extended} "
-            f"to {plan['ttl']}s",
-        )
+        return _done(record, summary)
 
     def due(self, ctx: Context, record: ActionRecord) -> bool:
         return False
 
     def restore(self, ctx: Context, record: ActionRecord) -> Step:
         return Step(record)
+
+
+def _check_plan(ctx: Context, ref: str, plan: dict[str, object]) -> None:
+    """Raise unless ``plan`` on Redis ``ref`` is one ``begin`` could have made for this
+    namespace now: a Redis it may use, a pattern under its prefix (the TTL and the batch
+    are clamped to their bounds where they are used)."""
+    if ref.startswith(ENDPOINT):
+        where = tenancy.redis(
+            ctx.config, ctx.namespace, endpoint=ref.removeprefix(ENDPOINT), url=None
+        )
+    elif ref.startswith(URL):
+        where = tenancy.redis(ctx.config, ctx.namespace, endpoint=None, url=ref.removeprefix(URL))
+    else:
+        where = tenancy.Refusal(f"the ledger names an unknown Redis {ref!r}")
+    if isinstance(where, tenancy.Refusal):
+        raise ActionProblem(f"the TTL extension recorded in the status: {where.reason}")
+    prefix = tenancy.confine_pattern("", tenancy.key_prefix(where, ctx.namespace))
+    pattern = plan.get("pattern")
+    numbers = [plan.get("ttl"), plan.get("batch")]
+    if (
+        not isinstance(pattern, str)
+        or not pattern.startswith(prefix)
+        or not all(isinstance(n, int) and n > 0 for n in numbers)
+    ):
+        raise ActionProblem(
+            "the TTL extension recorded in the status is not one this EventDay could make "
+            f"(keys under {prefix!r}); not run"
+        )
 
 
 class HttpWarmup:
@@ -97,6 +136,9 @@ class HttpWarmup:
 
     def apply(self, ctx: Context, record: ActionRecord) -> Step:
         assert record.endpoint is not None
+        refused = tenancy.warmup_url(ctx.config, ctx.namespace, record.endpoint)
+        if isinstance(refused, tenancy.Refusal):
+            raise ActionProblem(refused.reason)
         status = ctx.services.warmup.call(record.endpoint, record.applied or "GET")
         return _done(record, f"HTTP {status}")
 
