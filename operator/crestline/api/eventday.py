@@ -1,11 +1,14 @@
 """EventDay: "this window is special" - scheduled event modes for selected SLOs.
 
-Apply-time validation: windows end after they start (local wall-clock times compare
-as strings because the format is fixed), cron expressions have five fields of cron
-characters, durations are non-negative by their syntax, at least one window exists,
-and the timezone is checked against the IANA zone list embedded in the CRD (from the
-pinned ``tzdata`` package, the same list the operator uses). What only the operator
-can check (a cron that never fires) becomes a condition.
+What an EventDay changes while it is in force (objectives, a capacity floor and
+headroom, faster scrapes, silences, cache warm-ups) and the ledger in its status that
+makes every change restorable after a kill. When it is in force is
+:mod:`crestline.api.schedule` (windows, cron, timezone, lead and trail), which also
+documents the apply-time validation of those fields: CEL rules in the CRD mirrored by
+pydantic with the same messages. Here the CEL covers the rest: numbers that are
+numbers, bounded lists and names, one Alertmanager source or the other. What
+only run time can tell (a schedule that never fires, an action the operator's
+configuration does not allow) becomes a condition and an Event, never a crash.
 """
 
 from __future__ import annotations
