@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Iterable
@@ -130,6 +131,25 @@ def jobs_for(
     return out
 
 
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=ROOT.parent, capture_output=True, text=True, check=False
+        )
+    except OSError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def revision() -> str | None:
+    """The commit measured (with "+changes" if the work tree differs), if in a git checkout."""
+    head = _git("rev-parse", "--short", "HEAD")
+    if head is None:
+        return None
+    dirty = _git("status", "--porcelain", "--", "operator", "dev", "benchmarks")
+    return head + ("+changes" if dirty else "")
+
+
 def _print_ratios(summary: dict[str, Any]) -> None:
     for c in summary["comparisons"]:
         print(
@@ -194,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
             ]
         ),
         "days": days,
+        "revision": revision(),
         "run": {
             "workers": args.jobs,
             "jobs": len(jobs),
