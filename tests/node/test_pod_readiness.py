@@ -134,7 +134,7 @@ def test_pods_that_never_become_ready_stop_further_scale_ups(
         held = s.replicas()
         assert 2 < held <= 4  # one step, bounded by the two pods that serve
 
-        time.sleep(40)  # 20 evaluations at 2 s, the objective breached all along
+        time.sleep(24)  # 12 evaluations at 2 s, the objective breached all along
         assert {x.replicas for x in s.recorder.between(held_from)} == {held}
         assert max(x.replicas for x in s.recorder.samples) <= 4
         status = s.status()

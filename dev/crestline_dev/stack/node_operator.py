@@ -318,6 +318,20 @@ def pod_usage(pod_uid: str, cgroup_fs: Path = Path("/sys/fs/cgroup")) -> PodUsag
     )
 
 
+def operator_pid(pod_uid: str, cgroup_fs: Path = Path("/sys/fs/cgroup")) -> int:
+    """The operator's process in pod ``pod_uid``, as the host sees it (not the pause)."""
+    v1 = cgroup_fs / "pids" / CGROUP_ROOT
+    pod_dir = _pod_dir(v1 if v1.is_dir() else cgroup_fs / CGROUP_ROOT, pod_uid)
+    for procs in pod_dir.glob("*/cgroup.procs"):
+        for pid in procs.read_text().split():
+            try:
+                if b"crestline" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return int(pid)
+            except OSError:
+                continue
+    raise LookupError(f"no crestline process in the cgroup of pod {pod_uid}")
+
+
 def _pod_dir(root: Path, pod_uid: str) -> Path:
     # The kubelet's cgroupfs layout: kubepods/[burstable|besteffort/]pod<uid>.
     for candidate in root.glob(f"kubepods*/**/pod{pod_uid}"):
