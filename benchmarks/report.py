@@ -168,7 +168,9 @@ def _decision_quality(data: dict[str, Any]) -> list[str]:
         "objective; `-p95` p95 objective (SLO law); `-p95+cpu` both; `-nohr` without demand "
         "headroom (`demandHeadroom.deviations: 0`), otherwise the default (mean + 1.5 sd of "
         "the last 30 min of demand); `+eventday` with an EventDay whose replica floor is what "
-        "the expected peak needs, from 30 min before the window to 10 min after.",
+        "the expected peak needs, from 30 min before the window to 10 min after. Rows "
+        "`prototype-*` are NOT crestline: a benchmark-only policy idea "
+        "(`benchmarks/prototype.py`, see the analysis) measured in the same run.",
         "",
         "### Summary: (a) / (b) per trace",
         "",

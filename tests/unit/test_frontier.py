@@ -94,9 +94,10 @@ def test_goal_decides_only_what_the_bounds_allow() -> None:
     assert goal.violations_met(compare(Point(250, 0), HPA)) is True  # 0 vs 0
 
 
-@given(st.lists(st.tuples(st.floats(1, 1e4), st.floats(0, 1e4)), min_size=1, max_size=20))
+# Violation-minutes are counts; replica-hours are sums of many small steps.
+@given(st.lists(st.tuples(st.floats(1, 1e4), st.integers(0, 10**4)), min_size=1, max_size=20))
 def test_pareto_points_are_undominated_and_interpolation_inverts(
-    raw: list[tuple[float, float]],
+    raw: list[tuple[float, int]],
 ) -> None:
     points = [Point(r, v) for r, v in raw]
     front = pareto(points)
