@@ -56,9 +56,10 @@ manifests: $(VENV)/.installed
 	$(BIN)/python -m crestline_dev.manifests
 
 # Benchmarks: decision quality on a simulated clock (crestline vs the HPA frontier on the
-# trace suite, one worker process per core; ~40 min on 2 cores), reaction time on the real
-# stack, then benchmarks/RESULTS.md. Quick look (first 7 days of each trace, ~5 min, not
-# written to RESULTS.md): `make bench-quick`, or add --trace NAME / --csv FILE by hand.
+# trace suite, one worker process per core: 42 CPU-min, ~21 min on 2 idle cores), reaction
+# time on the real stack, then benchmarks/RESULTS.md. Quick look (first 7 days of each
+# trace: 11 CPU-min, ~6 min on 2 idle cores; written to benchmarks/results/quick/, not to
+# RESULTS.md): `make bench-quick`; add --trace NAME or --csv FILE through BENCH_ARGS.
 BENCH_ARGS ?=
 bench: setup
 	$(BIN)/python -m benchmarks.decision_quality --prototypes $(BENCH_ARGS)
