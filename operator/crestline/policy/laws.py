@@ -35,19 +35,23 @@ again (a limit cycle). This law is built from three facts instead:
   than an HPA would. An unreadable top bucket (``+Inf``) is the largest breach.
 * **Knee memory.** A breach soon after the fleet was made smaller (within the longer of
   the warm-up time and the scale-down window: a failed probe) proves that the smaller
-  size is too small for the demand of the moment. The law then restores what the probe
-  removed, and remembers the largest size that failed this way (the *floor*): it never
-  probes down to it again; a breach at or below it asks for at least ``floor + 1``;
-  and a probe goes at most half way from the current count to the floor, so each
-  failed probe halves the gap and a sharp knee is found in a few steps. A breach that
-  no scale-down preceded is demand rising (a burst, a ramp); it is answered by growth,
-  and teaches nothing about where the fleet may settle once the burst is over. The
-  floor is forgotten when demand has evidently fallen: the first settled reading after
-  the failed probe, at ``N > floor`` serving replicas, is the *reference*; a later
-  reading with at most ``N`` replicas that is lower than the reference by more than
-  the scale-down ``tolerance`` (the band the user allows readings for noise) can only
-  come from less demand (or a faster service), because fewer replicas under the same
-  demand never read lower. Steady demand never produces that evidence, so the fleet
+  size is too small for the demand of the moment. So does a breach at any later time
+  while the fleet's last change is still that scale-down: the size never got bigger, and
+  a reading that crossed the target there (a slow drift, noise on a fleet that sits near
+  its knee) says it is too small; without this, noisy readings near the target made a
+  slow limit cycle of one replica (probe, noise breach, grow, probe again). The law then
+  restores what the probe removed, and remembers the largest size that failed this way
+  (the *floor*): it never probes down to it again; a breach at or below it asks for at
+  least ``floor + 1``; and a probe goes at most half way from the current count to the
+  floor, so each failed probe halves the gap and a sharp knee is found in a few steps. A
+  breach that no scale-down preceded is demand rising (a burst, a ramp); it is answered
+  by growth, and teaches nothing about where the fleet may settle once the burst is
+  over. The floor is forgotten when demand has evidently fallen: the first settled
+  reading after the failed probe, at ``N > floor`` serving replicas, is the *reference*;
+  a later reading with at most ``N`` replicas that is lower than the reference by more
+  than the scale-down ``tolerance`` (the band the user allows readings for noise) can
+  only come from less demand (or a faster service), because fewer replicas under the
+  same demand never read lower. Steady demand never produces that evidence, so the fleet
   settles at ``floor + 1`` and stays (no limit cycle); falling demand does, and the
   probe resumes. (Noise beyond the tolerance can fake the evidence; one more probe
   follows.)
@@ -149,6 +153,7 @@ class Fleet:
     tolerances: tuple[float, float] = (0.1, 0.1)  # (scale-down, scale-up)
     law: SloLawParams = DEFAULT_SLO_LAW
     removed: int = 0  # replicas removed within the warm-up time: a probe in progress
+    shrunk_last: bool = False  # the fleet's last change, however long ago, was a scale-down
 
     @property
     def settled(self) -> bool:
@@ -214,12 +219,14 @@ def learn(
 ) -> Knee | None:
     """The knee memory after one reading of ``objective`` (see the module docstring).
 
-    Only a breach that follows a scale-down (``fleet.removed``) teaches a floor; only a
-    settled fleet's readings (every replica serving) become or test the reference.
+    Only a breach that follows a scale-down (``fleet.removed``, or ``fleet.shrunk_last``)
+    teaches a floor; only a settled fleet's readings (every replica serving) become or
+    test the reference.
     """
     serving = fleet.serving
     if ratio > 1.0:
-        if fleet.removed > 0 and serving > 0 and (knee is None or serving > knee.floor):
+        shrunk = fleet.removed > 0 or fleet.shrunk_last
+        if shrunk and serving > 0 and (knee is None or serving > knee.floor):
             return Knee(objective, serving, now)
         return knee
     if knee is None or not fleet.settled or serving <= knee.floor:
