@@ -208,7 +208,7 @@ def _crestline(
     objectives: tuple[Objective, ...], *, headroom: bool, event: bool = False
 ) -> Callable[[LoadTrace], Controller]:
     def build(trace: LoadTrace) -> Controller:
-        spec = scaling() if headroom else scaling(demandHeadroom={"deviations": 0})
+        spec = scaling() if headroom else scaling(demandHeadroom={"quantile": 0})
         events = None
         if event:
             overrides = Overrides.model_validate({"capacity": {"minReplicas": event_floor(trace)}})

@@ -47,7 +47,7 @@ def test_pods_still_starting_are_not_counted_as_serving(
     are Ready - though the latency objective stays breached all that time."""
     slow = dataclasses.replace(POD, ready_after_seconds=20)
     # Headroom off: the bound below is then the control laws' own (at most 2x serving).
-    tuning = Tuning(max_replicas=20, warmup_seconds=4, headroom_deviations=0)
+    tuning = Tuning(max_replicas=20, warmup_seconds=4, headroom_quantile=0)
     with scene(node_stack, node_kube, pod_namespace.name, pod=slow, tuning=tuning) as s:
         s.wait_evaluated()
         time.sleep(6)
@@ -112,7 +112,7 @@ def test_pods_that_never_become_ready_stop_further_scale_ups(
     ns = pod_namespace.name
     core(node_kube).create_namespaced_config_map(ns, mode_config_map("web-mode", "ok"))
     pod = dataclasses.replace(POD, mode_config_map="web-mode")
-    tuning = Tuning(max_replicas=10, warmup_seconds=5, headroom_deviations=0)
+    tuning = Tuning(max_replicas=10, warmup_seconds=5, headroom_quantile=0)
     with scene(node_stack, node_kube, ns, pod=pod, tuning=tuning) as s:
         s.wait_evaluated()
         core(node_kube).patch_namespaced_config_map("web-mode", ns, {"data": {"mode": mode}})

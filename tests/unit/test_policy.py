@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from typing import Any
 
 import pytest
@@ -27,7 +26,6 @@ from crestline.policy.decide import (
     decide,
     record_scale,
 )
-from crestline.policy.demand import ReadingMemory, headroom_value
 from crestline.policy.laws import Fleet, Knee, badness, proportional_proposal, slo_proposal
 
 P95 = Objective(name="p95", query="q1", target=0.25, kind=ObjectiveKind.SLO)
@@ -535,36 +533,3 @@ def test_headroom_adds_but_never_removes() -> None:
     # SLO objectives are not linear in replicas: headroom does not apply to them.
     slo = decide(spec, [P95], {"p95": Reading(0.2, headroom_value=5.0)}, ScaleState(10), now=0)
     assert slo.desired == 10
-
-
-def test_headroom_value_is_mean_plus_deviations_of_demand() -> None:
-    samples = [(0.0, 0.5, 10), (1.0, 0.7, 10), (2.0, 0.6, 10)]  # demand 5, 7, 6
-    value = headroom_value(samples, 0.6, 10, deviations=1.0)
-    assert value == pytest.approx((6 + statistics.pstdev([5, 7, 6])) / 10)
-    assert headroom_value(samples, 0.6, 10, deviations=0) == 0.6
-    assert headroom_value(samples[:2], 0.6, 10, deviations=1.0) == 0.6  # too few samples
-    assert headroom_value(samples, 0.9, 10, deviations=1.0) == 0.9  # never below now
-
-
-@given(
-    st.lists(
-        st.tuples(st.floats(0, 1e4), st.floats(0, 5), st.integers(1, 50)), min_size=0, max_size=30
-    ),
-    st.floats(0, 5),
-    st.integers(1, 50),
-    st.floats(0, 5),
-)
-def test_headroom_value_never_below_the_reading(
-    samples: list[tuple[float, float, int]], value: float, serving: int, k: float
-) -> None:
-    assert headroom_value(samples, value, serving, k) >= value - 1e-9
-
-
-def test_reading_memory_trims_to_its_window() -> None:
-    memory = ReadingMemory(window_seconds=100)
-    for t in range(0, 300, 10):
-        out = memory.with_headroom({"cpu": Reading(0.5)}, float(t), 4, 1.0)
-    assert len(memory.samples["cpu"]) == 10
-    assert out["cpu"].headroom_value == pytest.approx(0.5)
-    missing = memory.with_headroom({"cpu": Reading(None, "down")}, 300.0, 4, 1.0)
-    assert missing["cpu"].headroom_value is None

@@ -16,7 +16,8 @@ from crestline.api.slo import Direction as ObjDirection
 from crestline.api.slo import ObjectiveKind
 from crestline.policy.behavior import Timed
 from crestline.policy.decide import Reading, ScaleState, decide
-from crestline.policy.demand import ReadingMemory, headroom_value
+from crestline.policy.demand import Growth, GrowthSketch, need, with_headroom
+from crestline.policy.demand import headroom as growth_headroom
 
 P95 = Objective(name="p95", query="q", target=0.25, kind=ObjectiveKind.SLO)
 CPU = Objective(name="cpu", query="q", target=0.7, kind=ObjectiveKind.PROPORTIONAL)
@@ -112,21 +113,27 @@ def test_extreme_values_do_not_overflow(value: float, objective: Objective) -> N
 
 
 def test_a_huge_reading_through_the_demand_headroom_path() -> None:
-    memory = ReadingMemory(window_seconds=600)
+    growth = Growth(GrowthSketch(horizon=2.0))
     readings: dict[str, Reading] = {}
-    for t, v in enumerate([0.5, 1e308, 0.6, HUGE, 0.7, 1e300]):
-        readings = memory.with_headroom({"cpu": Reading(v)}, float(t), 50, 1.5)
-    d = decide(spec(), [CPU], readings, state(), now=10)
+    for t, v in enumerate([0.5, 1e308, 0.6, HUGE, 0.7, 1e300] * 40):
+        readings = {"cpu": Reading(v)}
+        demand = need([CPU], readings, 50)
+        if demand is not None:
+            growth.record(float(t), demand, 3600)
+    assert growth.sketch.samples() > 0
+    demand = need([CPU], readings, 50)
+    assert demand is not None
+    room = growth_headroom(growth, demand, 0.9)
+    sized = with_headroom(readings, [CPU], room)
+    d = decide(spec(), [CPU], sized, state(), now=10)
     assert d.desired == 20  # 1e300 per replica is far above target; rate-limited to 2x
-    assert headroom_value([(0, HUGE, 50), (1, HUGE, 50), (2, HUGE, 50)], HUGE, 50, 3) == HUGE
-    assert headroom_value([(0, 1e300, 3), (1, 2e300, 3), (2, 3e300, 3)], 1e300, 3, 1) > 2e300
+    assert need([CPU], {"cpu": Reading(HUGE)}, 50) is None  # HUGE * 50 overflows: not demand
 
 
-def test_infinite_and_nan_readings_are_not_demand_samples() -> None:
-    memory = ReadingMemory(window_seconds=600)
-    for t, v in enumerate([INF, NAN, 0.5]):
-        memory.with_headroom({"cpu": Reading(v)}, float(t), 4, 1.0)
-    assert [v for _, v, _ in memory.samples["cpu"]] == [0.5]
+def test_infinite_and_nan_readings_are_not_demand() -> None:
+    assert need([CPU], {"cpu": Reading(INF)}, 4) is None
+    assert need([CPU], {"cpu": Reading(NAN)}, 4) is None
+    assert need([CPU], {"cpu": Reading(0.35)}, 4) == pytest.approx(2.0)
 
 
 values = st.one_of(
@@ -172,10 +179,13 @@ def test_no_value_raises_and_bad_values_never_scale_down(
     unusable = [o for o in d.objectives if o.proposal is None]
     if unusable:
         assert d.desired >= min(current, 40)  # missing, NaN, negative: never down
-    memory = ReadingMemory(window_seconds=60)
     plain = {name: Reading(v) for name, v in raw.items()}
-    for t in range(4):
-        out = memory.with_headroom(plain, float(t), max(current, 1), 1.5)
+    growth = Growth(GrowthSketch(horizon=1.0))
+    for t in range(200):  # enough recorded growth for a quantile
+        growth.sketch.add(float(t), 1.0, 3600)
+    demand = need(objectives, plain, max(current, 1))
+    room = None if demand is None else growth_headroom(growth, demand, 0.75)
+    out = with_headroom(plain, objectives, room)
     for name, reading in out.items():
         if reading.headroom_value is not None:  # filled in: a number at least the value
             assert reading.value is not None

@@ -30,8 +30,9 @@ class Tuning:
     max_replicas: int = 10
     warmup_seconds: int = 15  # pod start + readiness + the query window
     interval_seconds: int = 2
-    # Spare capacity for bursty demand (the product's default); 0 is the plain ratio law.
-    headroom_deviations: float = 1.5
+    # Headroom for growth within the dead time (the product's default); 0 is the plain
+    # ratio law.
+    headroom_quantile: float = 0.75
 
 
 def selector(namespace: str, service: str) -> str:
@@ -88,7 +89,7 @@ def pod_slo_body(
                 "minReplicas": t.min_replicas,
                 "maxReplicas": t.max_replicas,
                 "warmupSeconds": t.warmup_seconds,
-                "demandHeadroom": {"windowSeconds": 60, "deviations": t.headroom_deviations},
+                "demandHeadroom": {"quantile": t.headroom_quantile},
                 "behavior": {
                     # Fast enough that nothing but the readings and the readiness of the
                     # pods holds a scale-up back: doubling is allowed every interval.

@@ -34,11 +34,21 @@ class ObjectiveOverride(ApiModel):
 
 
 class CapacityOverride(ApiModel):
-    """Pre-scaling: a floor and extra headroom applied from warm-up on."""
+    """Pre-scaling from warm-up on: a floor, extra headroom, and what the previous
+    activation needed (policy.peaks); the strictest floor wins."""
 
     min_replicas: Annotated[int | None, Field(ge=1, le=2_147_483_647)] = None
     headroom_percent: Annotated[int, Field(ge=0, le=1000)] = 0
     no_scale_down: Annotated[bool, Field(description="Hold replicas until the event ends.")] = True
+    from_last_activation: Annotated[
+        bool,
+        Field(
+            description=(
+                "Keep at least the replicas the objectives asked for at the peak of this "
+                "EventDay's previous activation (recorded in each SLO's status)."
+            )
+        ),
+    ] = True
 
 
 class MonitorRef(ApiModel):

@@ -117,18 +117,45 @@ class Behavior(ApiModel):
 
 
 class DemandHeadroom(ApiModel):
-    """Headroom for proportional objectives that grows with how bursty demand has been.
+    """Spare capacity for the growth a reactive scaler cannot catch (policy.demand).
 
-    Demand is the objective's value times the replicas serving (e.g. busy cores). The
-    ratio law then sizes for ``mean + deviations * stddev`` of the demand over the last
-    ``windowSeconds`` when that exceeds the current demand: calm periods run close to the
-    target, volatile ones keep spare capacity for the bursts a reactive scaler cannot
-    catch (new replicas take a while to serve). It only ever adds replicas.
-    ``deviations: 0`` turns it off (the plain HPA ratio law).
+    A replica asked for now serves after ``warmupSeconds`` and the next correction comes
+    an evaluation interval later; only growth within that dead time can hurt. crestline
+    records, at every evaluation, how much demand grew within the dead time that
+    followed, over the last ``windowSeconds``, and sizes proportional objectives for
+    demand plus the ``quantile`` of that growth (scaled like Poisson noise, with the
+    square root of demand). Steady traffic gets almost none, bursty traffic what its
+    bursts took. It only ever adds replicas; ``quantile: 0`` turns it off (the plain
+    HPA ratio law). What it learned is kept in the status across restarts.
     """
 
-    window_seconds: Annotated[int, Field(ge=60, le=86400)] = 1800
-    deviations: Annotated[float, Field(ge=0, le=10)] = 1.5
+    quantile: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=1,
+            allow_inf_nan=False,
+            description="Which quantile of recent dead-time growth to hold in reserve; 0: off.",
+        ),
+    ] = 0.75
+    window_seconds: Annotated[
+        int,
+        Field(
+            ge=3600,
+            le=86400,
+            description="How far back growth is remembered (whole hours; default a day).",
+        ),
+    ] = 86400
+
+
+class Forecast(ApiModel):
+    """Learning from the service's own week (policy.season): a replica floor from the
+    demand at this time of week, the lower of one and two weeks ago, forecast one dead
+    time ahead. It only ever raises capacity, and needs two weeks of history to act."""
+
+    weekly: Annotated[
+        bool, Field(description="Raise capacity to what the last two weeks saw at this time.")
+    ] = True
 
 
 class MetricsUnavailableAction(StrEnum):
@@ -193,6 +220,7 @@ class ScalingSpec(ApiModel):
         ),
     ] = 60
     demand_headroom: DemandHeadroom = defaulted(DemandHeadroom)
+    forecast: Forecast = defaulted(Forecast)
     behavior: Behavior = defaulted(Behavior)
     on_metrics_unavailable: MetricsUnavailable = defaulted(MetricsUnavailable)
 

@@ -1,12 +1,16 @@
 """Status of a PerformanceSLO: what the operator saw, decided, and did.
 
 The status is also the operator's memory across restarts and failovers, kept small and
-written only when it changes: the recent replica changes (for the rate limits and the
-warm-up of new replicas) and the replica count when EventDays came into force. What
-changes on every evaluation (the reading history behind demand headroom, the recent
-recommendations behind the stabilization windows) stays in memory; a replica that takes
-over an SLO starts its stabilization window afresh, as the HPA does after a
-kube-controller-manager restart, which can only delay a scale-down, never hasten one.
+written only when something a user reads changes (and at a heartbeat every few
+minutes): the recent replica changes (for the rate limits and the warm-up of new
+replicas), the replica count when EventDays came into force, what the SLO law learned
+(``learned``), and what crestline learned about demand (``learnedDemand``: the growth
+histograms behind the headroom and the weekly profile behind the forecast, a few KB at
+most; ``eventPeaks``: what each EventDay's last activation needed). What changes on
+every evaluation and is only minutes deep (the recent recommendations behind the
+stabilization windows) stays in memory; a replica that takes over an SLO starts its
+stabilization window afresh, as the HPA does after a kube-controller-manager restart,
+which can only delay a scale-down, never hasten one.
 
 Status models accept fields they do not know (``extra="ignore"``): an object written by
 an older operator must still load, so nothing it remembered is lost on upgrade.
@@ -102,6 +106,56 @@ class LearnedKnee(StatusModel):
     reference_badness: float | None = None
 
 
+class GrowthHour(StatusModel):
+    """One hour's histogram of dead-time growth (policy.demand): ``"bin:count ..."``."""
+
+    hour: Annotated[int, Field(description="Epoch hour (seconds / 3600).")]
+    counts: Annotated[str, Field(max_length=512)]
+
+
+class LearnedDemand(StatusModel):
+    """What crestline learned about the SLO's demand, kept across restarts.
+
+    ``growth``: per-hour histograms of how much demand grew within the dead time
+    (``horizonSeconds``); ``weekly``: the mean demand of each 15-minute slot of the last
+    two weeks (base64, one byte per slot as a fraction of ``weeklyScale``; ``weeklySlot``
+    is the slot being filled, ``weeklyTotal``/``weeklyCount`` its sums so far).
+    """
+
+    horizon_seconds: float
+    growth: Annotated[list[GrowthHour], Field(max_length=25)] = Field(default_factory=list)
+    weekly: Annotated[str, Field(max_length=2048)] = ""
+    weekly_scale: float = 0.0
+    weekly_slot: int | None = None
+    weekly_total: float = 0.0
+    weekly_count: int = 0
+
+
+class EventPeak(StatusModel):
+    """The most replicas the objectives asked for during one activation of an EventDay."""
+
+    event_day: str
+    activation: Annotated[str, Field(max_length=256)]
+    replicas: int
+    at: float
+
+
+class DemandSummary(StatusModel):
+    """Demand as crestline sizes for it, in replicas' worth (policy.demand/season)."""
+
+    replicas: Annotated[
+        float, Field(description="What the proportional objectives need now, in replicas.")
+    ]
+    headroom: Annotated[
+        float | None, Field(description="Replicas added for growth within the dead time.")
+    ] = None
+    forecast: Annotated[
+        float | None,
+        Field(description="Demand forecast one dead time ahead from the last two weeks."),
+    ] = None
+    forecast_for: str | None = None
+
+
 class PoolStatus(StatusModel):
     name: str
     per_pod: int
@@ -173,6 +227,12 @@ class PerformanceSLOStatus(StatusModel):
     learned: Annotated[
         list[LearnedKnee],
         Field(max_length=MAX_OBJECTIVES, description="Where probes down failed (SLO law)."),
+    ] = Field(default_factory=list)
+    demand: DemandSummary | None = None
+    learned_demand: LearnedDemand | None = None
+    event_peaks: Annotated[
+        list[EventPeak],
+        Field(max_length=16, description="What recent EventDay activations needed."),
     ] = Field(default_factory=list)
     scale_changes: Annotated[
         list[ScaleChange],

@@ -106,7 +106,7 @@ class Reading:
 
     value: float | None
     error: str | None = None
-    headroom_value: float | None = None  # value to size for (see policy.demand)
+    headroom_value: float | None = None  # value to size for: growth headroom (policy.demand)
 
     @property
     def ok(self) -> bool:
@@ -229,7 +229,7 @@ def _evaluate(
         and reading.value is not None
         and headroom > reading.value
     ):
-        # Size for recent bursts too (policy.demand); this only ever adds replicas.
+        # Size for growth within the dead time too (policy.demand); only ever adds replicas.
         value = max(value, proposal(badness(headroom, obj.target, direction)))
     return ObjectiveOutcome(
         obj.name, kind.value, direction.value, obj.target, reading.value, ratio, value, None
@@ -364,7 +364,9 @@ def decide(  # noqa: PLR0913, PLR0917 - the interface the plan step and the simu
     """The replica decision for one evaluation. Pure: same input, same output.
 
     ``overlay`` carries what an EventDay in force adds beyond its adjusted spec (see
-    :mod:`crestline.policy.overlay`): no scale-down.
+    :mod:`crestline.policy.overlay`): no scale-down; and floors learned from history (a
+    weekly forecast, an EventDay's last peak), which raise the recommendation like one
+    more objective and go through the same stabilization and rate limits.
     """
     current = state.current
     fleet = Fleet(
@@ -373,6 +375,7 @@ def decide(  # noqa: PLR0913, PLR0917 - the interface the plan step and the simu
         scaling.tolerances(),
         law,
         removed_by_probe(state.scale_events, now, scaling),
+        shrunk_last=bool(state.scale_events) and state.scale_events[-1].value < 0,
     )
     knees = {k.objective: k for k in state.knees}
     outcomes = tuple(
@@ -401,12 +404,18 @@ def decide(  # noqa: PLR0913, PLR0917 - the interface the plan step and the simu
 
     learned = _knees(objectives, outcomes, state, fleet=fleet, now=now)
     combined = max(proposals)
+    floor = max(overlay.floors, key=lambda f: f.replicas) if overlay and overlay.floors else None
+    raised = floor is not None and floor.replicas > combined
+    if floor is not None and raised:
+        combined = floor.replicas
     in_flight = warming_up(state.scale_events, now, scaling.warmup_seconds)
     notes, hold = _holds(combined, fleet, in_flight=in_flight, complete=complete, overlay=overlay)
     if hold:
         combined = current
     recommended = min(max(combined, scaling.min_replicas), scaling.max_replicas)
     reason = f"{described}; most demanding {combined}"
+    if floor is not None and raised:
+        reason = f"{reason} ({floor.why})"
     base = _Partial(current, outcomes, complete, history, learned)
 
     if bounded is not None:
@@ -552,4 +561,9 @@ def record_scale(
     kept = [e for e in events if e.t > now - horizon]
     if delta:
         kept.append(Timed(now, delta))
+    elif not kept and events:
+        # The last change is kept however old: the SLO law asks whether the fleet's
+        # last change was a scale-down (laws.Fleet.shrunk_last). Every other use filters
+        # by time, so an old entry changes nothing else.
+        kept.append(max(events, key=lambda e: e.t))
     return tuple(kept)

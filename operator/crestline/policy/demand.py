@@ -1,68 +1,229 @@
-"""Demand history and volatility headroom for proportional objectives.
+"""Demand, and the headroom a reactive scaler needs for the growth it cannot catch.
 
-Pure computation over samples the caller keeps (:class:`ReadingMemory` is a plain
-container, no I/O). Why volatility and not a trend: on bursty traffic (the NASA trace)
-a least-squares trend mostly extrapolates noise, buying replicas after the burst is
-over; the spread of recent demand instead tells how much spare capacity bursts of the
-recent past would have needed, which is what a scaler with a start-up delay must hold
-in advance. The benchmark (benchmarks/RESULTS.md) compares both.
+**Demand** is what the proportional objectives need right now, in replicas: for each
+``below`` proportional objective ``value x serving / target`` (the HPA's ratio law
+before rounding), the largest of them. It is one series per SLO whatever its objectives
+are, in units a user reads ("31.2 replicas' worth").
+
+**Dead time.** A replica asked for now serves after ``warmupSeconds`` (start-up plus the
+query window, see :mod:`crestline.policy.decide`), and the next chance to correct comes
+one evaluation interval later: ``H = warmupSeconds + interval``. Growth within ``H`` is
+the only growth that can hurt a reactive scaler; growth over longer spans it follows.
+So the headroom is sized for the growth that *followed* past evaluations within ``H``,
+not for how much demand wandered (the spread of recent demand is large whenever demand
+moved, down as much as up, and buys capacity on the way down).
+
+**A moving-window recommender on growth**, in the spirit of Google Autopilot's
+percentile recommenders (EuroSys 2020): every evaluation records
+``g = (max demand within H after t0 - demand(t0)) / sqrt(demand(t0))`` once ``H`` has
+passed, into hourly histograms over the last ``windowSeconds``; the fleet is sized for
+``demand + g_q x sqrt(demand)``, ``g_q`` the ``quantile`` of the recorded growth.
+Growth is measured in units of ``sqrt(demand)`` because arrivals from many independent
+users fluctuate like a Poisson count: a small fleet needs relatively more spare capacity
+than a large one. (Measured as a plain ratio the headroom is a fixed percentage, i.e.
+just another fixed target; see benchmarks/analysis.md.)
+
+The histograms are the SLO's to keep: they go into ``status.learned.demand`` (a few
+hundred bytes per hour) so a restarted operator does not start from nothing. Pure
+computation, no I/O; the plan step copies before it changes anything.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
-import statistics
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
+from crestline.api.slo import Direction, Objective, ObjectiveKind
 from crestline.policy.decide import Reading
 
+HOUR = 3600
+# Upper edges of the growth histogram's bins (in sqrt(demand) units): bin 0 holds
+# g <= 0 (no growth), bin i >= 1 holds (EDGES[i-1], EDGES[i]]; anything above the last
+# edge counts in the last bin. Geometric steps of sqrt(2): a quantile read from them
+# (interpolated inside the bin) is within a few percent of the exact one, whatever the
+# demand's units.
+EDGES: tuple[float, ...] = (0.0, *(0.02 * math.sqrt(2) ** i for i in range(35)))
+# Fewer recorded growths than this (about half an hour at 15 s) is not evidence.
+MIN_SAMPLES = 120
 
-def headroom_value(
-    samples: Sequence[tuple[float, float, int]], value: float, serving: int, deviations: float
-) -> float:
-    """The value to size for: current demand, or mean + k*stddev of recent demand if higher.
 
-    ``samples`` are (t, value, serving replicas); demand is value * serving. The result is
-    expressed per currently serving replica, like ``value``. Samples that are not finite
-    numbers are left out, and the arithmetic is done relative to the largest demand, so
-    no value (1e308 included) overflows; if the answer itself is not finite, ``value``.
-    """
-    if deviations <= 0 or serving <= 0 or not math.isfinite(value):
-        return value
-    demand = [v * s for _, v, s in samples if math.isfinite(v)]
-    demand = [d for d in demand if math.isfinite(d)]
-    if len(demand) < 3:
-        return value
-    scale = max(abs(d) for d in demand)
-    if scale == 0:
-        return value
-    relative = [d / scale for d in demand]
-    high = (statistics.fmean(relative) + deviations * statistics.pstdev(relative)) * (
-        scale / serving
-    )
-    return max(value, high) if math.isfinite(high) else value
+def _bin(g: float) -> int:
+    if g <= 0:
+        return 0
+    return min(bisect.bisect_left(EDGES, g), len(EDGES) - 1)
 
 
 @dataclass
-class ReadingMemory:
-    """Recent (t, value, serving) samples per objective, trimmed to a window."""
+class GrowthSketch:
+    """Hourly histograms of the growth that followed each evaluation within the dead time.
 
-    window_seconds: float
-    samples: dict[str, list[tuple[float, float, int]]] = field(default_factory=dict)
+    ``hours`` maps an epoch hour to its bin counts; hours older than the window are
+    dropped as new ones arrive, so the size is bounded by the window (<= 25 hours at the
+    default day) times the bins in use.
+    """
 
-    def with_headroom(
-        self, readings: Mapping[str, Reading], now: float, serving: int, deviations: float
-    ) -> dict[str, Reading]:
-        """Record the readings and return them with ``headroom_value`` filled in."""
-        out = {}
-        for name, reading in readings.items():
-            points = self.samples.setdefault(name, [])
-            points[:] = [p for p in points if p[0] > now - self.window_seconds]
-            if not reading.ok or reading.value is None or not math.isfinite(reading.value):
-                out[name] = reading
-                continue
-            points.append((now, reading.value, serving))
-            adjusted = headroom_value(points, reading.value, serving, deviations)
-            out[name] = replace(reading, headroom_value=adjusted)
+    horizon: float
+    hours: dict[int, dict[int, int]] = field(default_factory=dict)
+
+    def copy(self) -> GrowthSketch:
+        return GrowthSketch(self.horizon, {h: dict(c) for h, c in self.hours.items()})
+
+    def add(self, t: float, g: float, window: float) -> None:
+        hour = math.floor(t / HOUR)
+        counts = self.hours.setdefault(hour, {})
+        b = _bin(g)
+        counts[b] = counts.get(b, 0) + 1
+        self.prune(t, window)
+
+    def prune(self, t: float, window: float) -> None:
+        oldest = math.floor((t - window) / HOUR)
+        for hour in [h for h in self.hours if h < oldest]:
+            del self.hours[hour]
+
+    def samples(self) -> int:
+        return sum(sum(c.values()) for c in self.hours.values())
+
+    def quantile(self, q: float) -> float | None:
+        """The ``q`` quantile of the recorded growth (None: too little recorded yet)."""
+        merged = [0] * len(EDGES)
+        for counts in self.hours.values():
+            for b, n in counts.items():
+                merged[b] += n
+        total = sum(merged)
+        if total < MIN_SAMPLES:
+            return None
+        rank = q * total
+        below = 0
+        for b, n in enumerate(merged):
+            if n and below + n >= rank:
+                if b == 0:
+                    return 0.0
+                share = (rank - below) / n
+                return EDGES[b - 1] + share * (EDGES[b] - EDGES[b - 1])
+            below += n
+        return EDGES[-1]
+
+    def encode(self) -> dict[int, str]:
+        """Each hour as ``"bin:count bin:count"`` (the status form)."""
+        return {
+            h: " ".join(f"{b}:{n}" for b, n in sorted(c.items()))
+            for h, c in sorted(self.hours.items())
+        }
+
+    @classmethod
+    def decode(cls, horizon: float, hours: Mapping[int, str]) -> GrowthSketch:
+        """The inverse of :meth:`encode`; entries that do not parse are skipped (a status
+        edited by hand must not stop the SLO)."""
+        out: dict[int, dict[int, int]] = {}
+        for hour, text in hours.items():
+            counts: dict[int, int] = {}
+            for item in text.split():
+                b, _, n = item.partition(":")
+                if b.isdigit() and n.isdigit() and int(b) < len(EDGES):
+                    counts[int(b)] = counts.get(int(b), 0) + int(n)
+            if counts:
+                out[hour] = counts
+        return cls(horizon, out)
+
+
+def need(
+    objectives: Sequence[Objective], readings: Mapping[str, Reading], serving: int
+) -> float | None:
+    """Replicas the proportional ``below`` objectives need now (None: none readable)."""
+    if serving <= 0:
+        return None
+    needs = []
+    for obj in objectives:
+        if (
+            obj.effective_kind is not ObjectiveKind.PROPORTIONAL
+            or obj.effective_direction is not Direction.BELOW
+        ):
+            continue
+        reading = readings.get(obj.name)
+        if reading is None or not reading.ok or reading.value is None:
+            continue
+        value = reading.value * serving / obj.target
+        if math.isfinite(value):
+            needs.append(value)
+    return max(needs) if needs else None
+
+
+@dataclass
+class Growth:
+    """Working memory of the headroom: recent demand (within the dead time) and the
+    sketch. ``recent`` is not kept across restarts (it is under a few minutes of data)."""
+
+    sketch: GrowthSketch
+    recent: list[tuple[float, float]] = field(default_factory=list)
+
+    def copy(self) -> Growth:
+        return Growth(self.sketch.copy(), list(self.recent))
+
+    def record(self, t: float, demand: float, window: float) -> None:
+        """Add demand at ``t``; every earlier sample whose dead time has passed records the
+        growth that followed it. A gap (a restart, a pause) records nothing across it."""
+        horizon = self.sketch.horizon
+        self.recent.append((t, demand))
+        while self.recent and self.recent[0][0] + horizon <= t:
+            t0, d0 = self.recent.pop(0)
+            later = [d for (ts, d) in self.recent if t0 < ts <= t0 + horizon]
+            if later and d0 > 0:
+                self.sketch.add(t0, (max(later) - d0) / math.sqrt(d0), window)
+        self.sketch.prune(t, window)
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """What the headroom adds this evaluation, and the words to explain it."""
+
+    demand: float  # replicas' worth, now
+    extra: float  # replicas' worth added for growth within the dead time
+    growth: float  # the growth quantile, in sqrt(demand) units
+    horizon: float
+
+    @property
+    def factor(self) -> float:
+        return (self.demand + self.extra) / self.demand if self.demand > 0 else 1.0
+
+    def describe(self, quantile: float) -> str:
+        return (
+            f"demand {self.demand:.1f} replicas' worth, +{self.extra:.1f} for growth within "
+            f"{self.horizon:.0f}s (p{round(quantile * 100)} of recent growth)"
+        )
+
+
+def headroom(growth: Growth, demand: float, quantile: float) -> Headroom | None:
+    """The headroom for ``demand`` now (None: not enough history, or turned off)."""
+    if quantile <= 0 or demand <= 0 or not math.isfinite(demand):
+        return None
+    g = growth.sketch.quantile(quantile)
+    if g is None or g <= 0:
+        return None
+    extra = g * math.sqrt(demand)
+    return Headroom(demand, extra, g, growth.sketch.horizon) if math.isfinite(extra) else None
+
+
+def with_headroom(
+    readings: Mapping[str, Reading], objectives: Iterable[Objective], room: Headroom | None
+) -> dict[str, Reading]:
+    """The readings with ``headroom_value`` set for the proportional ``below`` objectives:
+    the value they would read with the extra demand (it only ever adds replicas)."""
+    out = dict(readings)
+    if room is None:
         return out
+    for obj in objectives:
+        reading = out.get(obj.name)
+        if (
+            reading is None
+            or not reading.ok
+            or reading.value is None
+            or obj.effective_kind is not ObjectiveKind.PROPORTIONAL
+            or obj.effective_direction is not Direction.BELOW
+        ):
+            continue
+        sized = reading.value * room.factor
+        if math.isfinite(sized):
+            out[obj.name] = Reading(reading.value, reading.error, headroom_value=sized)
+    return out

@@ -26,6 +26,15 @@ class InForce:
     name: str
     phase: str
     overrides: Overrides
+    activation: str = ""  # which activation (policy.windows.Activation.id); "" if unknown
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A replica count learned from history that the recommendation may not go below."""
+
+    replicas: int
+    why: str
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,7 @@ class Overlay:
     events: tuple[str, ...] = ()
     headroom_percent: int = 0
     no_scale_down: bool = False
+    floors: tuple[Floor, ...] = ()  # from history: a forecast, an EventDay's last peak
 
     @property
     def active(self) -> bool:

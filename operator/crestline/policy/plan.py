@@ -49,6 +49,7 @@ from crestline.api.status import (
     ScaleDirection,
 )
 from crestline.calendar.instants import format_instant
+from crestline.policy import history as hist
 from crestline.policy.behavior import Limit, LimitReason, Timed
 from crestline.policy.conditions import Event, EventType, cond, merge, transition_events
 from crestline.policy.decide import (
@@ -59,7 +60,6 @@ from crestline.policy.decide import (
     record_scale,
     serving_replicas,
 )
-from crestline.policy.demand import ReadingMemory
 from crestline.policy.laws import Knee
 from crestline.policy.manual import Manual
 from crestline.policy.manual import parse as parse_manual
@@ -139,7 +139,7 @@ class Memory:
     status: PerformanceSLOStatus = field(default_factory=PerformanceSLOStatus)
     recommendations: tuple[Timed, ...] = ()
     scale_changes: tuple[Timed, ...] = ()
-    demand: ReadingMemory | None = None
+    history: hist.History = field(default_factory=hist.History)  # policy.history
     knees: tuple[Knee, ...] = ()  # what the SLO law learned (policy.laws)
     had_history: bool = False
     unready_since: float | None = None  # when some of the target's pods stopped being Ready
@@ -151,6 +151,7 @@ class Memory:
         return cls(
             status=status,
             scale_changes=tuple(Timed(c.t, c.delta) for c in status.scale_changes),
+            history=hist.recall(status),
             knees=tuple(
                 Knee(
                     k.objective,
@@ -268,14 +269,6 @@ def _mode(
     if in_force:
         return "EventDay " + ", ".join(f"{e.name} ({e.phase})" for e in in_force)
     return spec.mode.value
-
-
-def _demand(memory: Memory, spec: PerformanceSLOSpec) -> ReadingMemory:
-    """A private copy of the reading history (plan must not change its input)."""
-    window = float(spec.scaling.demand_headroom.window_seconds)
-    old = memory.demand
-    samples = {k: list(v) for k, v in old.samples.items()} if old is not None else {}
-    return ReadingMemory(window, samples)
 
 
 def _pools(
@@ -405,7 +398,7 @@ class _Decided:
     spec: PerformanceSLOSpec  # effective: EventDays applied, maxReplicas capped by pools
     decision: Decision
     failures: Mapping[str, ReadFailure]
-    demand: ReadingMemory
+    learned: hist.Learned
     stuck: str
     unready_since: float | None
 
@@ -436,12 +429,17 @@ def _decide(
         knees=memory.knees,
         had_history=memory.had_history,
     )
-    demand = _demand(memory, inp.spec)
-    headroom = spec.scaling.demand_headroom
-    readings = demand.with_headroom(
-        readings, now, serving_replicas(state, now, spec.scaling), headroom.deviations
+    learned = hist.learn(
+        memory.history,
+        spec,
+        readings,
+        serving=serving_replicas(state, now, spec.scaling),
+        events=inp.observation.events,
+        now=now,
+        dead_time=hist.horizon(inp.spec, inp.min_interval),
     )
-    decision = decide(spec.scaling, spec.objectives, readings, state, now, overlay=overlay)
+    overlay = dataclasses.replace(overlay, floors=learned.floors)
+    decision = decide(spec.scaling, spec.objectives, learned.readings, state, now, overlay=overlay)
     decision = _pool_limit(decision, cap, spec.scaling)
     unready_since = _unready_since(memory, target, now)
     stuck = _stuck(memory, target, unready_since=unready_since, scaling=spec.scaling, now=now)
@@ -453,7 +451,7 @@ def _decide(
         )
     manual = parse_manual(dict(inp.observation.annotations))
     decision = _hold(manual, decision, spec.scaling, now)
-    return _Decided(spec, decision, failures, demand, stuck, unready_since)
+    return _Decided(spec, decision, failures, learned, stuck, unready_since)
 
 
 @dataclass(frozen=True)
@@ -540,6 +538,8 @@ def plan(inp: PlanInput) -> Plan:
         events.append(Event(EventType.WARNING, "ScaleFailed", failure.message))
     events += _ignored_events(old, obs)
 
+    history = hist.after_decision(d.learned.history, decision, in_force, now)
+    learned_demand, peaks = hist.keep(history)
     changes = memory.scale_changes
     if w.scaled:
         changes = record_scale(changes, now, decision.desired - target.replicas, d.spec.scaling)
@@ -563,13 +563,16 @@ def plan(inp: PlanInput) -> Plan:
         decisions=_decisions(old, decision, stamp, scaled=w.scaled),
         pools=w.pools,
         learned=[_learned(k) for k in decision.knees],
+        demand=d.learned.summary,
+        learned_demand=learned_demand,
+        event_peaks=peaks,
         scale_changes=[ScaleChange(t=c.t, delta=c.value) for c in changes][-MAX_SCALE_CHANGES:],
     )
     new_memory = Memory(
         status=status,
         recommendations=decision.recommendations,
         scale_changes=changes,
-        demand=d.demand,
+        history=history,
         knees=decision.knees,
         had_history=True,
         pool_sizes={**memory.pool_sizes, **w.sizes} if w.config_done else memory.pool_sizes,
@@ -811,7 +814,16 @@ def failed_plan(
 def _significant(status: PerformanceSLOStatus) -> dict[str, Any]:
     """The status as a user reads it: readings at 2 significant digits, and nothing that
     changes with every evaluation (its time, the reason text that quotes the readings)."""
-    data = status.model_dump(by_alias=True, mode="json", exclude={"last_evaluation_time"})
+    data = status.model_dump(
+        by_alias=True,
+        mode="json",
+        exclude={"last_evaluation_time", "learned_demand", "event_peaks"},
+    )
+    demand = data.get("demand")
+    if demand is not None:
+        for key in ("replicas", "headroom", "forecast"):
+            demand[key] = _sig(demand.get(key), 2)
+        demand.pop("forecastFor", None)
     for obj in data.get("objectives", []):
         obj["value"] = _sig(obj.get("value"), 2)
         ratio = obj.get("ratio")

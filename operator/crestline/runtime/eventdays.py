@@ -174,8 +174,14 @@ class EventDayView:
                 ignored.append(IgnoredEventDay(name=record.name, reason=computed.error))
             elif computed.in_force():
                 assert computed.state is not None
+                activation = computed.state.activation
                 active.append(
-                    InForce(record.name, computed.state.phase.value, computed.spec.overrides)
+                    InForce(
+                        record.name,
+                        computed.state.phase.value,
+                        computed.spec.overrides,
+                        activation.id if activation is not None else "",
+                    )
                 )
         return tuple(active), tuple(ignored)
 
