@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: all setup system-deps controlplane lint test unit demo stack-up crds manifests bench clean
+.PHONY: all setup system-deps controlplane lint test unit faults demo stack-up crds manifests bench clean
 
 all: test
 
@@ -37,6 +37,11 @@ test: setup lint
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# Every failpoint and long outage on the real stack (the default run covers one kill
+# per phase); about 20 minutes.
+faults: setup
+	$(BIN)/pytest tests/e2e/test_faults.py -m faults $(PYTEST_ARGS)
 
 # The main job: the local stack running the operator on a sample shop with an event-day
 # sale; live in the terminal, then a PNG plot and a summary in demo-output/.
