@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -70,6 +71,8 @@ class Run:
     prometheus_queries_per_second: float = 0.0
     failover_shards_seconds: float | None = None
     failover_evaluated_seconds: float | None = None
+    workers: int = 8
+    load_average: float = 0.0  # the machine's 1-minute load at the end of the window
 
 
 # -- reading numbers ----------------------------------------------------------------------
@@ -201,7 +204,7 @@ def _scrape(op: OperatorProcess) -> str:
     return requests.get(f"http://127.0.0.1:{op.metrics_port}/metrics", timeout=10).text
 
 
-def measure(size: int, replicas: int, shards: int, workdir: Path) -> Run:
+def measure(size: int, replicas: int, shards: int, workdir: Path, *, workers: int = 8) -> Run:
     with Stack(StackConfig(alertmanager=False, redis=False)) as stack:
         kube = config.new_client_from_config(config_file=str(stack.kubeconfig))  # type: ignore[no-untyped-call]
         install_crds(kube)
@@ -215,6 +218,8 @@ def measure(size: int, replicas: int, shards: int, workdir: Path) -> Run:
                 f"replica-{i}",
                 "--log-format",
                 "json",
+                "--workers",
+                str(workers),
             )
             for i in range(replicas)
         ]
@@ -271,6 +276,8 @@ def measure(size: int, replicas: int, shards: int, workdir: Path) -> Run:
                 api_writes_per_second=round(writes, 1),
                 api_by_verb={v: round(r, 1) for v, r in sorted(rates.items()) if r >= 0.05},
                 prometheus_queries_per_second=round((prom_after - prom_before) / window, 1),
+                workers=workers,
+                load_average=round(os.getloadavg()[0], 1),
             )
             if replicas > 1:
                 run.failover_shards_seconds, run.failover_evaluated_seconds = _failover(
@@ -353,12 +360,14 @@ def markdown(runs: list[Run], command: str) -> str:
         f"`{command}` - PerformanceSLOs at a {INTERVAL} s interval, one EventDay per 50, "
         f"each SLO with a Deployment and a query of its own; steady window {WINDOW:.0f} s. "
         "Lag is how long after its due time an evaluation started. API and Prometheus "
-        "rates are the whole stack's during the window (nothing but the operator is busy).",
+        "rates are the whole stack's during the window. Load is the machine's 1-minute load "
+        "average at the end of the window: the stack, the operator and the load all share "
+        "the machine, so a run at a load above its core count measures a contended machine.",
         "",
         "| SLOs | replicas (shards) | evaluated | eval/s (of) | lag p50 / p95 / max s "
         "| CPU cores | RSS MiB | CPU ms/eval | API req/s (writes) | PromQL q/s | failover s "
-        "(shards / SLOs) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "(shards / SLOs) | workers | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         failover = (
@@ -371,9 +380,22 @@ def markdown(runs: list[Run], command: str) -> str:
             f"{r.evaluations_per_second} ({r.expected_per_second}) | "
             f"{r.lag_p50} / {r.lag_p95} / {r.lag_max:g} | {r.cpu_cores} | {r.rss_mib_peak} | "
             f"{r.cpu_ms_per_evaluation} | {r.api_requests_per_second} "
-            f"({r.api_writes_per_second}) | {r.prometheus_queries_per_second} | {failover} |"
+            f"({r.api_writes_per_second}) | {r.prometheus_queries_per_second} | {failover} | "
+            f"{r.workers} | {r.load_average} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _merged(new: list[Run]) -> list[Run]:
+    """Earlier results for the sizes/replicas/workers not measured now, plus the new ones."""
+    path = RESULTS / "scale.json"
+    old: list[Run] = []
+    if path.exists():
+        with contextlib.suppress(ValueError, TypeError):
+            old = [Run(**r) for r in json.loads(path.read_text())]
+    fresh = {(r.slos, r.replicas, r.workers) for r in new}
+    kept = [r for r in old if (r.slos, r.replicas, r.workers) not in fresh]
+    return sorted([*kept, *new], key=lambda r: (r.replicas, r.workers, r.slos))
 
 
 def main() -> None:
@@ -381,6 +403,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,500,2000,5000")
     parser.add_argument("--replicas", default="1,3")
     parser.add_argument("--shards", type=int, default=12)
+    parser.add_argument("--workers", type=int, default=8, help="each replica's --workers")
     args = parser.parse_args()
     runs: list[Run] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -390,11 +413,15 @@ def main() -> None:
                     continue  # several replicas are for the large fleets
                 shards = args.shards if replicas > 1 else 4
                 print(f"scale: {size} SLOs on {replicas} replica(s) ...", flush=True)
-                run = measure(size, replicas, shards, Path(tmp))
+                run = measure(size, replicas, shards, Path(tmp), workers=args.workers)
                 print(json.dumps(asdict(run)), flush=True)
                 runs.append(run)
-    command = "python -m benchmarks.scale --sizes " + args.sizes + " --replicas " + args.replicas
+    command = (
+        f"python -m benchmarks.scale --sizes {args.sizes} --replicas {args.replicas} "
+        f"--workers {args.workers}"
+    )
     RESULTS.mkdir(exist_ok=True)
+    runs = _merged(runs)
     (RESULTS / "scale.json").write_text(json.dumps([asdict(r) for r in runs], indent=1))
     (RESULTS / "scale.md").write_text(markdown(runs, command))
     print(markdown(runs, command))
