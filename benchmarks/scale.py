@@ -72,7 +72,7 @@ class Run:
     failover_shards_seconds: float | None = None
     failover_evaluated_seconds: float | None = None
     workers: int = 8
-    load_average: float = 0.0  # the machine's 1-minute load at the end of the window
+    load_average: float | None = None  # the machine's 1-minute load at the window's end
 
 
 # -- reading numbers ----------------------------------------------------------------------
@@ -381,7 +381,7 @@ def markdown(runs: list[Run], command: str) -> str:
             f"{r.lag_p50} / {r.lag_p95} / {r.lag_max:g} | {r.cpu_cores} | {r.rss_mib_peak} | "
             f"{r.cpu_ms_per_evaluation} | {r.api_requests_per_second} "
             f"({r.api_writes_per_second}) | {r.prometheus_queries_per_second} | {failover} | "
-            f"{r.workers} | {r.load_average} |"
+            f"{r.workers} | {'-' if r.load_average is None else r.load_average} |"
         )
     return "\n".join(lines) + "\n"
 
