@@ -97,7 +97,10 @@ def test_a_failing_object_backs_off_and_never_stops_the_others() -> None:
     assert len(good) >= 15
     assert 5 <= len(bad) < len(good)  # retried, at most twice the interval apart
     gaps = [b - a for a, b in itertools.pairwise(bad)]
-    assert max(gaps) <= 0.03 * 2 + 0.03
+    # Backoff is at most twice the interval; what the machine adds to every run (a busy
+    # CI machine delays the event loop) shows in the healthy object's gaps too.
+    jitter = max(b - a for a, b in itertools.pairwise(good)) - 0.03
+    assert max(gaps) <= 0.03 * 2 + max(jitter, 0.03)
 
 
 def test_wake_runs_now_and_again_after_a_run_in_progress() -> None:
