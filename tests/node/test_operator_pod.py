@@ -71,8 +71,12 @@ def test_the_image_runs_as_locked_down_pods_that_share_the_shards(
     )
     names = {p.metadata.name for p in pods}
     assert set(holders.values()) <= names
-    owned = sum(operator_pods.metrics(p)["crestline_shards_owned"] for p in pods)
-    assert owned == 4
+    # (A handover between the two may be under way: released by one, not yet taken.)
+    wait_for(
+        lambda: sum(operator_pods.metrics(p)["crestline_shards_owned"] for p in pods) == 4,
+        30,
+        "the pods' metrics to count 4 shards",
+    )
     usage = [pod_usage(p.metadata.uid) for p in pods]
     print(
         "\noperator pods: "
@@ -127,8 +131,7 @@ def test_an_slo_scales_a_real_deployment_under_real_load(
             f"then {s.load.report.quantile(0.95, since=time.monotonic() - 5) * 1000:.0f} ms"
         )
         ups = s.events("ScaledUp")
-        assert ups, "no ScaledUp event"
-        assert "p95=" in ups[0].message
+        assert any("p95=" in e.message for e in ups), "no ScaledUp event naming the p95"
 
         # The replicas were written with server-side apply as field manager crestline,
         # by the operator's pods (their ServiceAccount tokens are bound to the pods).

@@ -46,9 +46,11 @@ METRICS_PORT = 9300
 _POD_NAME = "authentication.kubernetes.io/pod-name"
 
 
-def build_operator_image(timeout: float = 1800) -> str:
-    """``make image`` (scripts/build-image.sh): build or reuse the image; return its name."""
-    root = repo_root()
+def build_operator_image(timeout: float = 1800, root: Path | None = None) -> str:
+    """``make image`` (scripts/build-image.sh): build or reuse the image; return its name.
+
+    ``root``: the source tree to build (default: this checkout, as it is)."""
+    root = root or repo_root()
     if root is None:
         raise MissingBinary("the operator image is built from a crestline checkout")
     out = subprocess.run(
@@ -146,6 +148,7 @@ class OperatorRelease:
     helm: str
     release: str = RELEASE
     namespace: str = NAMESPACE
+    chart: Path | None = None  # default: this checkout's helm/crestline
 
     # -- helm ------------------------------------------------------------------------
     def _helm(self, *args: str, timeout: float = 300) -> str:
@@ -175,12 +178,15 @@ class OperatorRelease:
         self._apply("upgrade", values, timeout)
 
     def _apply(self, verb: str, values: dict[str, Any], timeout: float, *extra: str) -> None:
-        root = repo_root()
-        assert root is not None
+        chart = self.chart
+        if chart is None:
+            root = repo_root()
+            assert root is not None
+            chart = root / "helm" / "crestline"
         self._helm(
             verb,
             self.release,
-            str(root / "helm" / "crestline"),
+            str(chart),
             "-n",
             self.namespace,
             *extra,
