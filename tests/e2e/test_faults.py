@@ -8,8 +8,15 @@ checks that it died *there* (its log names the point, and what is persisted and 
 is what that moment implies), restarts it without the failpoint, and expects the end an
 uninterrupted run reaches: every change applied exactly once and restored exactly once
 (the ServiceMonitor's generation counts its spec changes), exactly one silence ever
-created for the activation, no false Drift, the EventDay deleted when asked - reached
-within two evaluation intervals of the operator being back.
+created for the activation, the TTLs extended, one warm-up Job, no false Drift, each
+change's Event once, the EventDay deleted when asked - reached within two evaluation
+intervals of the operator being back. The EventDay makes every kind of change there
+is, so the ``faults`` variant reaches every failpoint the product has: 20 while
+applying, 8 while restoring (restored twice: at the end of the event, and through a
+deletion), 2 around the finalizer, and ``slo.after-scale``. The one change that is at
+least once rather than exactly once is the HTTP warm-up: a kill after the call and
+before its record calls it again (nothing can tell a call that was made from one that
+was not).
 
 **Outages.** Prometheus stopped (SLOs hold their replicas and say MetricsAvailable=False,
 then recover), Redis stopped during a warm-up (the TTL action is a reported problem,
@@ -36,6 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -51,6 +59,7 @@ from crestline_dev.scenario import (
     p95_query,
 )
 from crestline_dev.stack import Stack
+from crestline_dev.stack.ports import free_port
 from crestline_dev.stack.process import ManagedProcess
 from tests.e2e.conftest import (
     OperatorProcess,
@@ -140,27 +149,57 @@ def op(operator: OperatorProcess) -> Iterator[OperatorProcess]:
 # -- an EventDay with a monitor, a silence and a TTL extension ----------------------------------
 
 MONITOR_KEY = "monitor/ServiceMonitor/web"
-KINDS = {"monitor": MONITOR_KEY, "silence": "silence", "cache/ttl": "cache/ttl"}
+WARMUPS = ("cache/ttl", "cache/http", "cache/job")  # one-off: done, never restored
+KINDS = {"monitor": MONITOR_KEY, "silence": "silence", **{k: k for k in WARMUPS}}
+APPLIED = {MONITOR_KEY: "applied", "silence": "applied", **dict.fromkeys(WARMUPS, "done")}
+RESTORED = {MONITOR_KEY: "restored", "silence": "restored", **dict.fromkeys(WARMUPS, "done")}
 MOMENTS = ("before-persist", "before-effect", "after-effect", "after-persist")
 BEFORE, EVENT = ["30s"], ["5s"]  # the monitor's interval outside and during the event
 KEYS = 40
 OPEN = {"pending", "inProgress", "applied", "restoring"}
 
 
+class _Warm(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        assert isinstance(self.server, WarmupEndpoint)
+        self.server.calls += 1
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class WarmupEndpoint(HTTPServer):
+    """The application's warm-up URL on loopback: counts the calls it gets."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", free_port()), _Warm)
+        self.calls = 0
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}/warm"
+
+
 @dataclass
 class Shop:
-    """One namespace: a ServiceMonitor, cached keys in Redis, and the EventDay ``sale``."""
+    """One namespace: a ServiceMonitor, cached keys in Redis, a warm-up URL, and the
+    EventDay ``sale`` that changes the monitor's interval, silences alerts, extends the
+    keys' TTLs, calls the URL and runs a warm-up Job."""
 
     stack: Stack
     kube: client.ApiClient
     namespace: str
+    warm: WarmupEndpoint
     name: str = "sale"
     apis: Any = field(init=False)
 
     def __post_init__(self) -> None:
         self.apis = client.CustomObjectsApi(self.kube)
 
-    def create(self, *, ttl: bool = True) -> None:
+    def create(self) -> None:
         self.apis.create_namespaced_custom_object(
             "monitoring.coreos.com",
             "v1",
@@ -181,11 +220,19 @@ class Shop:
         overrides: dict[str, Any] = {
             "monitoring": {"interval": EVENT[0], "monitors": [{"name": "web"}]},
             "alerts": {},
+            "cache": {
+                "extendTtl": {"pattern": "product:*", "ttlSeconds": 3600, "batch": 100},
+                "httpWarmup": {"url": self.warm.url},
+                "jobTemplate": {
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "containers": [{"name": "prime", "image": "example.invalid/prime:1"}],
+                        }
+                    }
+                },
+            },
         }
-        if ttl:
-            overrides["cache"] = {
-                "extendTtl": {"pattern": "product:*", "ttlSeconds": 3600, "batch": 100}
-            }
         body = eventday_body(self.name, later, later + dt.timedelta(hours=2), **overrides)
         create_eventday(self.kube, self.namespace, body)
         wait_for(lambda: self.phase() == "Scheduled", 30, "phase Scheduled")
@@ -280,13 +327,20 @@ class Shop:
     def extended(self) -> bool:
         return all(t > 3000 for t in self.ttls())
 
+    def jobs(self) -> int:
+        batch: Any = client.BatchV1Api(self.kube)
+        return len(batch.list_namespaced_job(self.namespace).items)
+
     def effect(self, kind: str) -> bool:
-        """Whether the change of ``kind`` is in place right now."""
-        if kind == "monitor":
-            return self.monitor()[0] == EVENT
-        if kind == "silence":
-            return self.active_silences() > 0
-        return self.extended()
+        """Whether the change of ``kind`` is in place (or was made) right now."""
+        checks: dict[str, Callable[[], bool]] = {
+            "monitor": lambda: self.monitor()[0] == EVENT,
+            "silence": lambda: self.active_silences() > 0,
+            "cache/ttl": self.extended,
+            "cache/http": lambda: self.warm.calls > 0,
+            "cache/job": lambda: self.jobs() > 0,
+        }
+        return checks[kind]()
 
     def reasons(self) -> list[str]:
         return [e.reason for e in events_for(self.kube, self.namespace, self.name)]
@@ -297,21 +351,25 @@ class Shop:
     # -- the ends a run must reach ----------------------------------------------------------------
     def applied(self) -> bool:
         return (
-            self.states() == {MONITOR_KEY: "applied", "silence": "applied", "cache/ttl": "done"}
+            self.states() == APPLIED
             and self.monitor()[0] == EVENT
             and self.active_silences() == 1
             and self.extended()
+            and self.warm.calls > 0
+            and self.jobs() == 1
         )
 
     def restored(self) -> bool:
         return (
-            self.states() == {MONITOR_KEY: "restored", "silence": "restored", "cache/ttl": "done"}
+            self.states() == RESTORED
             and self.monitor()[0] == BEFORE
             and self.active_silences() == 0
         )
 
-    def assert_once(self) -> None:
-        """Everything happened exactly once and nothing was reported that did not happen."""
+    def assert_once(self, *, http_calls: int = 1) -> None:
+        """Everything happened exactly once and nothing was reported that did not happen.
+        (An HTTP warm-up is at least once: a kill after the call and before its record
+        repeats it; ``http_calls`` says when that is expected.)"""
         intervals, generation = self.monitor()
         assert intervals == BEFORE
         # created (1), set to the event's interval (2), put back (3): nothing more
@@ -320,11 +378,14 @@ class Shop:
         assert len(made) == 1, f"{len(made)} silences for one activation: {made}"
         assert made[0]["status"]["state"] == "expired"
         assert self.extended()
+        assert self.warm.calls == http_calls
+        assert self.jobs() == 1
         reasons = self.reasons()
         assert "Drift" not in reasons
         # each change's Event once, even when the kill came between the change and its record
-        for reason in ("MonitorInterval", "AlertsSilenced", "CacheWarmup", "MonitorRestored"):
+        for reason in ("MonitorInterval", "AlertsSilenced", "MonitorRestored"):
             assert reasons.count(reason) == 1, (reason, reasons)
+        assert reasons.count("CacheWarmup") == len(WARMUPS), reasons
         # (lost after a kill at ledger.restore.silence.after-effect: see the report)
         assert reasons.count("SilenceExpired") <= 1, reasons
 
@@ -335,9 +396,26 @@ class Shop:
         assert "Drift" not in self.reasons()
 
 
+def settle(
+    shop: Shop, op: OperatorProcess, until: Callable[[], Any], timeout: float, what: str
+) -> None:
+    """wait_for, and when it times out, what the EventDay and the operator said."""
+    try:
+        wait_for(until, timeout, what)
+    except TimeoutError as exc:
+        obj = shop.get() or {}
+        raise AssertionError(
+            f"{exc}\nledger: {shop.ledger()}\nconditions: {obj.get('status', {}).get('conditions')}"
+            f"\nevents: {shop.reasons()}\noperator log:\n{op.tail(80)}"
+        ) from exc
+
+
 @pytest.fixture
-def shop(stack: Stack, kube: client.ApiClient, crds: None, namespace: str) -> Shop:
-    return Shop(stack, kube, namespace)
+def shop(stack: Stack, kube: client.ApiClient, crds: None, namespace: str) -> Iterator[Shop]:
+    warm = WarmupEndpoint()
+    yield Shop(stack, kube, namespace, warm)
+    warm.shutdown()
+    warm.server_close()
 
 
 def check_stopped_at(shop: Shop, point: str) -> None:
@@ -359,11 +437,12 @@ def check_stopped_at(shop: Shop, point: str) -> None:
     record = shop.ledger().get(KINDS[kind])
     state = None if record is None else record["state"]
     if direction == "apply":
+        begun, finished = ("inProgress", "done") if kind in WARMUPS else ("pending", "applied")
         expected = {
             "before-persist": (None, False),
-            "before-effect": ("pending" if kind != "cache/ttl" else "inProgress", False),
-            "after-effect": ("pending" if kind != "cache/ttl" else "inProgress", True),
-            "after-persist": ("applied" if kind != "cache/ttl" else "done", True),
+            "before-effect": (begun, False),
+            "after-effect": (begun, True),
+            "after-persist": (finished, True),
         }[moment]
     else:
         expected = {
@@ -424,7 +503,7 @@ def test_a_kill_at_a_ledger_step_repeats_nothing_and_loses_nothing(
         await_kill(op, point)
     else:
         shop.start_now()
-        wait_for(shop.applied, within(EVD_INTERVAL), "everything applied")
+        settle(shop, op, shop.applied, within(EVD_INTERVAL), "everything applied")
         restart(op, point)
         if phase == "restore":
             shop.stop_now()
@@ -434,18 +513,25 @@ def test_a_kill_at_a_ledger_step_repeats_nothing_and_loses_nothing(
     check_stopped_at(shop, point)
 
     restart(op)  # the failpoint is gone; from here on it must recover by itself
+    back = time.monotonic()
     if phase == "apply":
-        wait_for(shop.applied, within(EVD_INTERVAL), "everything applied after the restart")
+        settle(shop, op, shop.applied, within(EVD_INTERVAL), "everything applied after the restart")
+        print(f"recovered {time.monotonic() - back:.1f}s after the restart")
         shop.assert_no_drift()
         shop.stop_now()
-        wait_for(shop.restored, within(EVD_INTERVAL), "everything restored")
+        settle(shop, op, shop.restored, within(EVD_INTERVAL), "everything restored")
     elif phase == "restore":
-        wait_for(shop.restored, within(EVD_INTERVAL), "everything restored after the restart")
+        settle(
+            shop, op, shop.restored, within(EVD_INTERVAL), "everything restored after the restart"
+        )
+        print(f"recovered {time.monotonic() - back:.1f}s after the restart")
     if phase != "delete":
         shop.assert_no_drift()
         shop.delete()
-    wait_for(lambda: shop.get() is None, within(EVD_INTERVAL), "the EventDay to be deleted")
-    shop.assert_once()
+    settle(shop, op, lambda: shop.get() is None, within(EVD_INTERVAL), "the EventDay to be deleted")
+    if phase == "delete":
+        print(f"recovered {time.monotonic() - back:.1f}s after the restart")
+    shop.assert_once(http_calls=2 if point == "ledger.apply.cache/http.after-effect" else 1)
 
 
 @pytest.mark.faults
@@ -455,10 +541,26 @@ def test_a_kill_between_the_scale_and_the_status_write_scales_within_bounds(
     namespace: str,
     workload: Callable[..., Workload],
 ) -> None:
-    workload(replicas=2, rps=100)  # breaching from the start: the first decision scales up
+    workload(replicas=2, rps=100)  # breaching from the start
+    create_slo(kube, namespace, slo_body("web", "web", namespace, mode="dryRun"))
+
+    def recommends() -> bool:
+        status = get_slo(kube, namespace, "web").get("status", {})
+        return bool(status.get("desiredReplicas", 0) > 2)
+
+    wait_for(recommends, 60, "a recommendation above 2")
     with Replicas(kube, namespace, "web") as seen:
         restart(op, "slo.after-scale")
-        create_slo(kube, namespace, slo_body("web", "web", namespace))
+        # enforcing now: the next evaluation writes the replicas, and dies before its status
+        client.CustomObjectsApi(kube).patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            namespace,
+            "performanceslos",
+            "web",
+            {"spec": {"mode": "enforce"}},
+            _content_type="application/merge-patch+json",
+        )
         await_kill(op, "slo.after-scale")
         scaled = replicas(kube, namespace, "web")
         assert scaled > 2
@@ -616,18 +718,24 @@ def test_redis_down_during_a_warmup_is_reported_then_retried_once_it_is_back(
         print(f"Redis down: {_ready(shop)['message']}")
         assert shop.states()["cache/ttl"] == "inProgress"
         # the other actions went on without it
-        wait_for(lambda: shop.monitor()[0] == EVENT and shop.active_silences() == 1, 10, "others")
+        settle(
+            shop,
+            op,
+            lambda: shop.monitor()[0] == EVENT and shop.active_silences() == 1,
+            10,
+            "others",
+        )
     finally:
         _redis_up(stack)
     # retried within seconds (a problem shortens the EventDay's next evaluation to 10 s)
-    wait_for(shop.applied, 10 + SLACK, "the TTL extension after Redis is back")
+    settle(shop, op, shop.applied, 10 + SLACK, "the TTL extension after Redis is back")
     wait_for(lambda: _ready(shop)["status"] == "True", within(EVD_INTERVAL), "Ready again")
     assert "Problems" in shop.reasons()
     shop.stop_now()
-    wait_for(shop.restored, within(EVD_INTERVAL), "everything restored")
+    settle(shop, op, shop.restored, within(EVD_INTERVAL), "everything restored")
     shop.assert_no_drift()
     shop.delete()
-    wait_for(lambda: shop.get() is None, within(EVD_INTERVAL), "the EventDay to be deleted")
+    settle(shop, op, lambda: shop.get() is None, within(EVD_INTERVAL), "the EventDay to be deleted")
     shop.assert_once()
 
 
@@ -676,13 +784,13 @@ def test_a_hung_redis_stalls_only_the_eventday_that_needs_it(
         assert shop.states()["cache/ttl"] == "inProgress"
     finally:
         os.kill(pid, signal.SIGCONT)
-    wait_for(shop.applied, 10 + SLACK, "the TTL extension once Redis answers")
+    settle(shop, op, shop.applied, 10 + SLACK, "the TTL extension once Redis answers")
     wait_for(lambda: _ready(shop)["status"] == "True", within(EVD_INTERVAL), "Ready again")
     shop.stop_now()
-    wait_for(shop.restored, within(EVD_INTERVAL), "everything restored")
+    settle(shop, op, shop.restored, within(EVD_INTERVAL), "everything restored")
     shop.assert_no_drift()
     shop.delete()
-    wait_for(lambda: shop.get() is None, within(EVD_INTERVAL), "the EventDay to be deleted")
+    settle(shop, op, lambda: shop.get() is None, within(EVD_INTERVAL), "the EventDay to be deleted")
     shop.assert_once()
 
 
@@ -723,7 +831,7 @@ def test_an_api_server_restart_causes_no_wrong_action_and_a_2s_slo_resumes(
     assert replicas(kube, namespace, "web") == 2
     shop.create()  # and an EventDay in force across the restart (it selects no SLO here)
     shop.start_now()
-    wait_for(shop.applied, within(EVD_INTERVAL), "everything applied")
+    settle(shop, op, shop.applied, within(EVD_INTERVAL), "everything applied")
     apiserver = _control_plane(stack, "kube-apiserver")
     with Replicas(kube, namespace, "web") as seen:
         apiserver.stop()
@@ -751,10 +859,10 @@ def test_an_api_server_restart_causes_no_wrong_action_and_a_2s_slo_resumes(
     assert _control_plane(stack, "kube-controller-manager").running()
     assert shop.applied()  # nothing repeated or undone by the restart
     shop.stop_now()
-    wait_for(shop.restored, within(EVD_INTERVAL), "everything restored")
+    settle(shop, op, shop.restored, within(EVD_INTERVAL), "everything restored")
     shop.assert_no_drift()
     shop.delete()
-    wait_for(lambda: shop.get() is None, within(EVD_INTERVAL), "the EventDay to be deleted")
+    settle(shop, op, lambda: shop.get() is None, within(EVD_INTERVAL), "the EventDay to be deleted")
     shop.assert_once()
 
 
