@@ -37,13 +37,6 @@ __all__ = [
 ]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Until pyproject.toml lists it (then this goes): the long fault variant, `-m faults`.
-    config.addinivalue_line(
-        "markers", "faults: every failpoint and long outage of tests/e2e/test_faults.py"
-    )
-
-
 @pytest.fixture(scope="session")
 def operator(
     stack: Stack, crds: None, tmp_path_factory: pytest.TempPathFactory
