@@ -179,3 +179,35 @@ def test_a_kill_between_the_scale_and_the_status_write_ends_like_no_kill(
     assert world.writer.replicas == twin.writer.replicas
     assert world.status()["currentReplicas"] == twin.status()["currentReplicas"]
     assert max(world.writer.replicas.values()) <= 20
+
+
+def test_a_kill_between_the_scale_and_its_status_does_not_loosen_the_rate_limit(
+    armed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crestline.adapters.objects import WorkloadRecord
+    from tests.unit.test_slo_runtime import World as SloWorld
+
+    up = {
+        "stabilizationWindowSeconds": 0,
+        "policies": [{"type": "Pods", "value": 2, "periodSeconds": 60}],
+    }
+    world = SloWorld(spec={"scaling": {"maxReplicas": 20, "behavior": {"scaleUp": up}}})
+    world.readings.demand = 2.0  # 4 pods at 0.5 CPU: on target
+    world.evaluate()
+    assert world.status()["currentReplicas"] == 4
+    world.readings.demand = 4.0  # twice that: 8 wanted, 2 pods per minute allowed
+    monkeypatch.setattr(failpoints, "ARMED", frozenset({"slo.after-scale"}))
+    with pytest.raises(Killed):
+        world.evaluate()  # 4 -> 6 written (2 pods per 60 s), then killed
+    target = (NS, "Deployment", "web")
+    assert world.writer.replicas == {target: 6}
+    failpoints.ARMED = frozenset()
+    world.runner._states.clear()  # the restarted process: nothing in memory
+    world.refresh()
+    world.cache.put_workload(NS, "Deployment", "web", WorkloadRecord(6, 6, 0, ()))  # the watch
+    world.evaluate()  # the same minute: the policy allows no more pods yet
+    assert world.writer.replicas == {target: 6}, "a second step inside the policy's period"
+    assert world.status()["currentReplicas"] == 6
+    world.t += 60
+    world.evaluate()
+    assert world.writer.replicas == {target: 8}  # and the next step when it is due

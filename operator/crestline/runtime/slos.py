@@ -25,7 +25,7 @@ from crestline.api.base import GROUP, VERSION
 from crestline.api.config import OperatorConfig
 from crestline.api.slo import PerformanceSLOSpec
 from crestline.api.status import PerformanceSLOStatus
-from crestline.policy.decide import Direction
+from crestline.policy.decide import Direction, record_scale
 from crestline.policy.plan import (
     Gate,
     Memory,
@@ -56,6 +56,7 @@ class _State:
     memory: Memory
     written: PerformanceSLOStatus | None  # the last status this replica wrote (or loaded)
     spec: tuple[int | None, PerformanceSLOSpec | str] | None = None  # by generation
+    loaded: bool = True  # memory read from the status, not yet compared with the target
 
 
 class SloRunner:
@@ -123,6 +124,9 @@ class SloRunner:
             self._report(record, state, result, now)
             return result.interval
         observation = self._observe(record, spec, now, lag)
+        if state.loaded and observation.target is not None:
+            state.memory = unrecorded_scale(state.memory, observation.target.replicas, now, spec)
+            state.loaded = False
         inp = PlanInput(
             spec,
             observation,
@@ -250,6 +254,22 @@ class SloRunner:
         if decision.direction is not Direction.NONE and result.gate is not Gate.CONFLICT:
             applied = result.gate is Gate.OPEN and result.writes.replicas is not None
             metrics.DECISIONS.labels(ns, name, decision.direction.value, str(applied).lower()).inc()
+
+
+def unrecorded_scale(memory: Memory, replicas: int, now: float, spec: PerformanceSLOSpec) -> Memory:
+    """Memory read from the status, with the target's count as the status left it.
+
+    A count that differs was written after the status was: by a process killed between
+    its scale write and its status write, or by someone else while no one was
+    evaluating. Either way it is counted as a change made now, so the scale policies
+    allow no more in their periods than if it had been recorded (without this, the
+    restarted operator takes a second full step at once).
+    """
+    recorded = memory.status.current_replicas
+    if recorded is None or recorded == replicas:
+        return memory
+    changes = record_scale(memory.scale_changes, now, replicas - recorded, spec.scaling)
+    return dataclasses.replace(memory, scale_changes=changes)
 
 
 def _status(record: ObjectRecord) -> PerformanceSLOStatus:
