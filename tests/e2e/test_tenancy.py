@@ -484,6 +484,10 @@ def test_a_secret_team_a_cannot_read_is_never_sent(suite: Suite) -> None:
         f"Secret {SECRET_NAME} not found, or not labelled crestline.dev/usable-by-operator=true"
         in c["message"]
     ), c
+    # A refusal, not an outage: the team is told which label the Secret must carry.
+    assert c["reason"] == "NotAllowed", c
+    label = "uses only Secrets that carry the label crestline.dev/usable-by-operator=true"
+    assert label in c["message"], c
     _event_with(a, "borrowed-token", f"Secret {SECRET_NAME} not found")
     time.sleep(5)  # a few more evaluations
     assert not [s for s in suite.ingress.seen() if s.routed.startswith("/team-a/prometheus")]
@@ -600,6 +604,10 @@ def test_a_huge_response_costs_bounded_memory_and_b_goes_on(suite: Suite) -> Non
             GROUP, VERSION, a.namespace, SLOS, "huge"
         )
     assert "byte cap" in c["message"], c
+    # The answer was too large (the query's to fix), not an unreachable server.
+    assert c["reason"] == "QueryError", c
+    assert "is too large" in c["message"], c
+    assert "unreachable" not in c["message"], c
     attempts = suite.huge.attempts()
     b_queries = sorted(
         t

@@ -11,8 +11,11 @@ query, and its credentials' reach, to wherever the redirect points.
 Errors are classified because they lead to different conditions: a query Prometheus
 rejects (``bad_data``, e.g. a PromQL syntax error) is the user's to fix and will not
 heal by waiting, while an unreachable or slow server is transient and the operator
-holds replicas until it answers again. Messages never carry response bodies beyond
-Prometheus' own short ``error`` field, bounded.
+holds replicas until it answers again. An answer over the size cap is the query's too
+(an instant query for one number is a few hundred bytes; megabytes are thousands of
+series), so it is a ``QueryError`` that says the answer was too large, not an
+"unreachable" server. Messages never carry response bodies beyond Prometheus' own short
+``error`` field, bounded.
 """
 
 from __future__ import annotations
@@ -111,6 +114,13 @@ class PrometheusClient:
             ) as resp:
                 status = resp.status_code
                 raw = b"" if resp.is_redirect else read_bounded(resp, self.max_bytes, deadline)
+        except ResponseTooLarge as exc:
+            raise QueryError(
+                ReadFailure.BAD_QUERY,
+                f"the answer of Prometheus at {self.url} is too large: {exc}, and reading "
+                "stopped there. An objective needs one number: aggregate the query (e.g. "
+                "max(...), sum(...)) or narrow its selectors",
+            ) from exc
         except requests.RequestException as exc:
             raise QueryError(
                 ReadFailure.UNAVAILABLE, f"Prometheus at {self.url} unreachable: {_short(exc)}"

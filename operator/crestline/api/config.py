@@ -31,6 +31,10 @@ from crestline.api.base import ApiModel
 from crestline.api.slo import ENDPOINT_NAME
 
 DEFAULT = "default"
+# The label a Secret of a team's namespace must carry before the operator reads it. Only
+# someone who may read the Secret can label it, so a team member cannot hand the operator
+# a credential they could not read themselves; the operator watches no other Secrets.
+SECRET_LABEL = "crestline.dev/usable-by-operator"
 
 
 class HttpEndpoint(ApiModel):

@@ -2,7 +2,9 @@
 bounded, and asked once when many ask the same.
 
 * The endpoint comes from the administrator's configuration (:mod:`crestline.policy.
-  tenancy`); a refusal becomes a ``NotAllowed`` reading with the reason.
+  tenancy`); a refusal becomes a ``NotAllowed`` reading with the reason. So does a
+  Secret the operator may not use (absent or not labelled for it): it is the same
+  kind of "not for the operator", and waiting will not fix it.
 * On a shared Prometheus every query is confined to the SLO's namespace
   (:mod:`crestline.policy.promql`) before it is sent.
 * Identical queries to the same endpoint within ``dedup_seconds`` are answered once
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from crestline.adapters.prometheus import Credentials as HttpCredentials
 from crestline.adapters.prometheus import PrometheusClient, QueryError
 from crestline.adapters.redis import connect, hit_counters
-from crestline.api.config import OperatorConfig, PrometheusEndpoint, RedisEndpoint
+from crestline.api.config import SECRET_LABEL, OperatorConfig, PrometheusEndpoint, RedisEndpoint
 from crestline.api.slo import Objective, PerformanceSLOSpec, PrometheusSpec, SecretKeyRef
 from crestline.policy import tenancy
 from crestline.policy.promql import ConfineError, confine
@@ -174,10 +176,7 @@ class Readings:
                 return None
             data = self.secrets(namespace, ref.name)
             if data is None:
-                raise LookupError(
-                    f"Secret {ref.name} not found, or not labelled "
-                    "crestline.dev/usable-by-operator=true"
-                )
+                raise _NotUsable(ref.name)
             if ref.key not in data:
                 raise LookupError(f"Secret {ref.name} has no key {ref.key!r}")
             return data[ref.key]
@@ -191,6 +190,8 @@ class Readings:
                 ca_pem=value(prom.ca),
                 insecure_skip_verify=prom.insecure_skip_verify,
             )
+        except _NotUsable as exc:
+            return ReadFailed(ReadFailure.NOT_ALLOWED, f"{exc} (spec.prometheus)")
         except LookupError as exc:
             return ReadFailed(ReadFailure.UNAVAILABLE, f"{exc} (spec.prometheus)")
 
@@ -272,6 +273,19 @@ class Readings:
         if ratio is None:
             return ReadFailed(ReadFailure.NO_DATA, "no cache lookups in the last minute yet")
         return Sampled((Sample({}, ratio),))
+
+
+class _NotUsable(LookupError):
+    """A Secret the operator may not use: absent, or without the label. The operator sees
+    only labelled Secrets, so it cannot tell the two apart, and it never reads others to
+    find out; either way the team fixes it by labelling (or creating) the Secret."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Secret {name} not found, or not labelled {SECRET_LABEL}=true: the operator "
+            f"uses only Secrets that carry the label {SECRET_LABEL}=true, set by someone who "
+            f"may read the Secret (kubectl label secret {name} {SECRET_LABEL}=true)"
+        )
 
 
 def _redis(url: str, password: str | None) -> tuple[object, Callable[[], None]]:
