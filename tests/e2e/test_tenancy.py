@@ -787,6 +787,66 @@ def test_a_forged_ledger_never_expires_team_b_silence(suite: Suite) -> None:
     assert _ledger(b, "maintenance", "silence", "applied")
 
 
+def test_a_forged_alertmanager_url_in_the_ledger_is_never_called(suite: Suite) -> None:
+    """A's ledger forged (as admin) to name an Alertmanager that is not A's to use: for an
+    activation that ended (restoring would expire a silence there) and for the one in
+    force (applying would list and create silences there). Nothing reaches it; both
+    records end drifted, saying why."""
+    a = suite.a
+    trap = LoopbackServer().start()  # same host as A's allowed prefix, another port
+    forged_url = f"url:{trap.url}/team-a/"
+    try:
+        a.create(EVENTDAYS, _eventday("forged-am", alerts={}))
+        wait_for(lambda: _ledger(a, "forged-am", "silence", "applied"), 60, "A's own silence")
+        actions = a.get(EVENTDAYS, "forged-am")["status"]["actions"]
+        index = next(i for i, r in enumerate(actions) if r["key"] == "silence")
+        ended = {
+            "key": "silence",
+            "activation": "an-activation-that-ended",
+            "state": "applied",
+            "ref": "a-silence-over-there",
+            "endpoint": forged_url,
+        }
+        client.CustomObjectsApi(suite.kube).patch_namespaced_custom_object_status(
+            GROUP,
+            VERSION,
+            a.namespace,
+            EVENTDAYS,
+            "forged-am",
+            [
+                {"op": "test", "path": f"/status/actions/{index}/key", "value": "silence"},
+                {
+                    "op": "replace",
+                    "path": f"/status/actions/{index}",
+                    "value": actions[index] | {"state": "pending", "endpoint": forged_url},
+                },
+                {"op": "add", "path": "/status/actions/-", "value": ended},
+            ],
+            _content_type="application/json-patch+json",
+        )
+
+        def both_drifted() -> list[dict[str, Any]] | None:
+            records = [
+                r
+                for r in a.get(EVENTDAYS, "forged-am")["status"].get("actions", [])
+                if r["key"] == "silence" and r.get("endpoint") == forged_url
+            ]
+            done = [r for r in records if r["state"] == "drifted"]
+            return done if len(done) == 2 else None
+
+        drifted = wait_for(both_drifted, 60, "both forged records to end drifted")
+        for record in drifted:
+            message = record["message"]
+            assert "the Alertmanager recorded in the status may not be used" in message, record
+            assert f"is not allowed for namespace {a.namespace}" in message, record
+        drift = _condition(a.get(EVENTDAYS, "forged-am"), "Drift") or {}
+        assert drift.get("status") == "True", drift
+        time.sleep(5)  # more evaluations (an EventDay with problems is retried within 10 s)
+        assert trap.seen() == [], [s.target for s in trap.seen()]
+    finally:
+        trap.stop()
+
+
 def test_a_hit_ratio_on_the_shared_redis_is_refused(suite: Suite) -> None:
     a = suite.a
     assert suite.stack.redis is not None

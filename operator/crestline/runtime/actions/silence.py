@@ -6,6 +6,12 @@ longer than the administrator's bound at a time (renewed while the event is in f
 The ledger records the Alertmanager it was made on, and restoring expires it there only
 if it still carries crestline's marker for this EventDay and activation: a silence id
 that points at someone else's silence is never expired.
+
+The ledger is the object's status, read back on every step, so the Alertmanager it
+names is called only if ``begin`` could have recorded it for this namespace under the
+configuration in force (a configured endpoint that serves the namespace, or a URL under
+its allow-list), as the warm-ups check theirs. Otherwise nothing is called: the record
+ends ``drifted``, saying why, since someone else changed what the ledger says.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ from crestline.calendar.instants import format_instant
 from crestline.policy import tenancy
 from crestline.policy.conditions import Event, EventType
 from crestline.runtime.actions.base import ActionProblem, Context, Step
-from crestline.runtime.endpoints import endpoint_ref
+from crestline.runtime.endpoints import ENDPOINT, URL, endpoint_ref
 
 KEY = "silence"
 RENEW_BEFORE = dt.timedelta(minutes=5)
+MAX_REASON = 600  # ActionRecord.message holds 1024 characters; the rest is our own text
 
 
 def marker(namespace: str, name: str, activation: str) -> str:
@@ -31,6 +38,32 @@ def marker(namespace: str, name: str, activation: str) -> str:
 
 def _scope(namespace: str) -> Matcher:
     return Matcher("namespace", namespace)
+
+
+def _refusal(ctx: Context, ref: str) -> str | None:
+    """Why the Alertmanager ``ref`` read back from the ledger may not be called for this
+    namespace now, or None when ``begin`` could have recorded it."""
+    if ref.startswith(ENDPOINT):
+        name = ref.removeprefix(ENDPOINT)
+        where = tenancy.alertmanager(ctx.config, ctx.namespace, endpoint=name, url=None)
+    elif ref.startswith(URL):
+        url = ref.removeprefix(URL)
+        where = tenancy.alertmanager(ctx.config, ctx.namespace, endpoint=None, url=url)
+    else:
+        where = tenancy.Refusal("it is neither a configured endpoint nor a URL")
+    return where.reason if isinstance(where, tenancy.Refusal) else None
+
+
+def _refused(record: ActionRecord, reason: str, left: str) -> Step:
+    """The record ends ``drifted``: the ledger names an Alertmanager this EventDay could
+    not have used, so nothing is called and the team (and admin) are told why."""
+    if len(reason) > MAX_REASON:
+        reason = reason[: MAX_REASON - 1] + "…"
+    message = f"the Alertmanager recorded in the status may not be used: {reason}; {left}"
+    return Step(
+        record.model_copy(update={"state": LedgerState.DRIFTED, "message": message}),
+        (Event(EventType.WARNING, "Drift", message),),
+    )
 
 
 class AlertSilence:
@@ -63,6 +96,9 @@ class AlertSilence:
         assert ctx.activation is not None
         assert alerts is not None
         assert record.endpoint
+        refused = _refusal(ctx, record.endpoint)
+        if refused is not None:
+            return _refused(record, refused, "no silence made there")
         am = ctx.services.alertmanager(record.endpoint)
         mark = marker(ctx.namespace, ctx.name, record.activation)
         ends = self._ends(ctx)
@@ -115,6 +151,9 @@ class AlertSilence:
     def restore(self, ctx: Context, record: ActionRecord) -> Step:
         if not record.endpoint:
             return Step(record.model_copy(update={"state": LedgerState.RESTORED}))
+        refused = _refusal(ctx, record.endpoint)
+        if refused is not None:
+            return _refused(record, refused, "nothing expired there; left alone")
         am = ctx.services.alertmanager(record.endpoint)
         mark = marker(ctx.namespace, ctx.name, record.activation)
         ids = [record.ref] if record.ref else []
