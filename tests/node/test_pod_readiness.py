@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from crestline.runtime.shards import shard_of
 from crestline_dev.scenario import wait_for
 from crestline_dev.stack import Stack
-from crestline_dev.stack.node_operator import OperatorRelease
+from crestline_dev.stack.node_operator import NAMESPACE, OperatorRelease
 from crestline_dev.workload.deploy import mode_config_map
 from crestline_dev.workload.slo import Tuning
 from tests.node.conftest import PodNamespace
@@ -142,3 +143,48 @@ def test_pods_that_never_become_ready_stop_further_scale_ups(
         assert p95["ratio"] > 1
         pods_ready = next(c for c in status["conditions"] if c["type"] == "PodsReady")
         assert pods_ready["status"] == "False"
+
+
+@pytest.mark.long
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "product bug: policy/plan.py Memory.from_status does not restore unready_since, so "
+        "the pod that takes the SLO over (or a restarted operator) starts the stuck clock "
+        "again: PodsReady turns True (reason PodsReady, a Normal 'recovered' Event) for "
+        "warmupSeconds + 60 s while the pods still crash, then False again"
+    ),
+)
+def test_pods_ready_stays_false_when_another_operator_pod_takes_over(
+    node_stack: Stack,
+    node_kube: client.ApiClient,
+    operator_pods: OperatorRelease,
+    pod_namespace: PodNamespace,
+) -> None:
+    """Crash-looping new pods, PodsReady=False; then the operator pod evaluating the SLO
+    is deleted. The pod that takes over must not report the pods Ready again."""
+    ns = pod_namespace.name
+    core(node_kube).create_namespaced_config_map(ns, mode_config_map("web-mode", "ok"))
+    pod = dataclasses.replace(POD, mode_config_map="web-mode")
+    tuning = Tuning(max_replicas=10, warmup_seconds=5, headroom_quantile=0)
+    with scene(node_stack, node_kube, ns, pod=pod, tuning=tuning) as s:
+        s.wait_evaluated()
+        core(node_kube).patch_namespaced_config_map("web-mode", ns, {"data": {"mode": "crash"}})
+        s.rate.set(60.0)
+        wait_for(
+            lambda: (c := s.condition("PodsReady")) and c["status"] == "False",
+            tuning.warmup_seconds + 60 + 120,
+            "PodsReady=False",
+            interval=1.0,
+        )
+        holder = operator_pods.shard_holders()[shard_of(ns, s.slo_name, 4)]
+        core(node_kube).delete_namespaced_pod(holder, NAMESPACE)
+        seen = []
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            c = s.condition("PodsReady") or {}
+            seen.append((c.get("status"), c.get("reason")))
+            time.sleep(0.5)
+        recovered = [e for e in s.events("PodsReady") if e.type == "Normal"]
+        assert set(seen) == {("False", "PodsNotReady")}, sorted(set(seen), key=str)
+        assert not recovered, [e.message for e in recovered]
