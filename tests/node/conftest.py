@@ -11,9 +11,9 @@ image``'s script, loaded into the node, and installed with Helm with two replica
 four shards (see :mod:`crestline_dev.stack.node_operator`). ``pod_namespace`` is a
 namespace whose pods Prometheus scrapes through Kubernetes service discovery.
 
-Markers: ``node`` (needs the node), ``long`` (a scenario that takes minutes and proves
-something the default selection already covers in another form; run with
-``-m long`` or ``CRESTLINE_LONG_TESTS=1``).
+Markers (declared in pyproject.toml): ``node`` (needs the node), ``long`` (a scenario of
+minutes beyond what the default selection needs to prove the point; left out unless
+``-m long`` or ``CRESTLINE_LONG_TESTS=1`` asks for it, see the hook below).
 """
 
 from __future__ import annotations
@@ -43,16 +43,6 @@ LONG_ENV = "CRESTLINE_LONG_TESTS"
 # allow-list names hosts; the node has no DNS, so a fixed cluster IP is the host).
 WARMUP_SERVICE_IP = "10.0.0.240"
 POD_NAMESPACES = "node-*"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "node: needs the local stack with a real node (root, Docker)"
-    )
-    config.addinivalue_line(
-        "markers",
-        f"long: a scenario of minutes, off by default (-m long or {LONG_ENV}=1 selects it)",
-    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
