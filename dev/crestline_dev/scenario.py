@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,19 +110,22 @@ def start_operator(
     *extra: str,
     env_override: dict[str, str] | None = None,
     config: dict[str, Any] | None = None,
+    namespaces: Sequence[str] | None = None,
 ) -> OperatorProcess:
     """``crestline run`` against the stack; ``env_override`` e.g. swaps the kubeconfig,
-    ``config`` replaces top-level keys of :func:`operator_config`."""
+    ``config`` replaces top-level keys of :func:`operator_config`, ``namespaces`` watches
+    only those (as the chart's watchNamespaces does) instead of all of them."""
     port = free_port()
     env = {**os.environ, **stack.env(), **(env_override or {})}
     config_file = log.with_suffix(".config.yaml")
     config_file.write_text(yaml.safe_dump(operator_config(stack, config)))
+    scope = [f"--namespace={ns}" for ns in namespaces] if namespaces else ["--all-namespaces"]
     argv = [
         sys.executable,
         "-m",
         "crestline",
         "run",
-        "--all-namespaces",
+        *scope,
         "--config",
         str(config_file),
         "--lease-namespace",
@@ -260,8 +263,6 @@ def slo_body(
             "minReplicas": 2,
             "maxReplicas": 10,
             "warmupSeconds": 15,
-            # compressed time: the demand history is a minute, not half an hour
-            "demandHeadroom": {"windowSeconds": 60},
             "behavior": {
                 "scaleUp": {
                     "stabilizationWindowSeconds": 0,
