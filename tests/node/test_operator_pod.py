@@ -124,7 +124,7 @@ def test_an_slo_scales_a_real_deployment_under_real_load(
         )
         met = time.monotonic() - step
         peak = max(x.replicas for x in s.recorder.samples)
-        first_up = next(x.t for x in s.recorder.samples if x.replicas > 2) - step
+        first_up = next((x.t for x in s.recorder.samples if x.replicas > 2), step) - step
         print(
             f"\nload step 15 -> 90 rps: first scale-up after {first_up:.1f}s, objective met "
             f"after {met:.0f}s with {s.replicas()} pods (peak {peak}); client p95 since "

@@ -54,8 +54,12 @@ def test_pods_still_starting_are_not_counted_as_serving(
         time.sleep(6)
         assert s.replicas() == 2
         s.rate.set(90.0)  # 4.5 pods of capacity
-        wait_for(lambda: s.replicas() > 2, 60, "a scale-up")
-        up = next(x.t for x in s.recorder.samples if x.replicas > 2)
+        # The recorder's samples, not a read of our own: the window starts at its sample.
+        up = wait_for(
+            lambda: next((x.t for x in s.recorder.samples if x.replicas > 2), None),
+            60,
+            "a scale-up",
+        )
 
         notes = []
         deadline = time.monotonic() + 90
