@@ -165,10 +165,14 @@ def _decision_quality(data: dict[str, Any]) -> list[str]:
         "",
         "crestline configurations (CPU target "
         f"{m['crestline_cpu_target']:.0%}, p95 target {m['latency_target_s']} s): `-cpu` CPU "
-        "objective; `-p95` p95 objective (SLO law); `-p95+cpu` both; `-nohr` without demand "
-        "headroom (`demandHeadroom.deviations: 0`), otherwise the default (mean + 1.5 sd of "
-        "the last 30 min of demand); `+eventday` with an EventDay whose replica floor is what "
-        "the expected peak needs, from 30 min before the window to 10 min after. Rows "
+        "objective; `-cpu+rps` CPU plus requests per second at the ingress as a `total` "
+        "objective (30 req/s per replica: its measured capacity at the CPU target); `-p95` "
+        "p95 objective (SLO law); `-p95+cpu` both; `-nohr` without demand headroom "
+        "(`demandHeadroom.quantile: 0`), otherwise the default (the 75th percentile of the "
+        "growth that followed each evaluation within the dead time, over a day; and the "
+        "weekly forecast floor, which acts from the third week on); `+eventday` with an "
+        "EventDay whose replica floor is what the expected peak needs, from 30 min before "
+        "the window to 10 min after. Rows "
         "`prototype-*` are NOT crestline: a benchmark-only policy idea "
         "(`benchmarks/prototype.py`, see the analysis) measured in the same run.",
         "",

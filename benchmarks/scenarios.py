@@ -64,6 +64,15 @@ P95 = Objective(name="p95", query="(benchmark)", target=LATENCY_TARGET, kind=Obj
 CPU = Objective(
     name="cpu", query="(benchmark)", target=CRESTLINE_CPU_TARGET, kind=ObjectiveKind.PROPORTIONAL
 )
+# Requests per second at the ingress, per replica: what one replica serves at the CPU
+# target (its measured capacity, 40 req/s, times 75%) - KEDA's threshold, the HPA's
+# AverageValue. Arrivals do not saturate with the fleet.
+RPS = Objective(
+    name="rps",
+    query="(benchmark)",
+    target=MODEL.service_rate * MODEL.workers * CRESTLINE_CPU_TARGET,
+    kind=ObjectiveKind.TOTAL,
+)
 
 # Event-day trace: three NASA days (from day 8), day 2 from 12:00 to 14:00 at 3x load,
 # reached within two minutes (a sale that opens at noon sharp).
@@ -241,6 +250,7 @@ def _keda_cron(target: int) -> Callable[[LoadTrace], Controller]:
 def _crestline_cases(event: bool) -> list[PolicyCase]:
     configs = [
         ("crestline-cpu", (CPU,), True, 3.0),
+        ("crestline-cpu+rps", (CPU, RPS), True, 3.0),
         ("crestline-cpu-nohr", (CPU,), False, 1.5),
         ("crestline-p95", (P95,), True, 3.0),
         ("crestline-p95+cpu", (P95, CPU), True, 5.0),

@@ -10,6 +10,7 @@ import argparse
 import importlib.metadata
 import logging
 import os
+import re
 import socket
 import sys
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from crestline.api.config import (
     PrometheusEndpoint,
     RedisEndpoint,
 )
+from crestline.policy import tenancy
 from crestline.runtime.operator import Sizing
 
 CRD_DIRS = ("crds", "helm/crestline/crds")  # the Helm chart ships the same files
@@ -100,9 +102,29 @@ def _credentials() -> None:
         ) from exc
 
 
+NAMESPACE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def secret_scope(cfg: OperatorConfig, args: argparse.Namespace) -> tenancy.SecretScope:
+    """Where team Secrets are followed: where RBAC grants them (the chart's rule). A
+    ``--namespace`` pattern cannot say which namespaces those are, and RBAC grants
+    Secrets per namespace, so patterns are refused when some tenant may use Secrets."""
+    watched = None if args.all_namespaces else list(args.namespace)
+    scope = tenancy.secret_scope(cfg, watched)
+    patterns = [ns for ns in watched or [] if not NAMESPACE_NAME.match(ns)]
+    if patterns and any(t.allow_secrets for t in cfg.tenants):
+        raise UsageError(
+            f"--namespace {patterns[0]} is a pattern: with tenants that allow Secrets, name "
+            "the namespaces (Secrets are followed, and granted by RBAC, per namespace)"
+        )
+    return scope
+
+
 def _run(args: argparse.Namespace) -> int:
     if not args.namespace and not args.all_namespaces:
         raise UsageError("pass --namespace NS (repeatable) or --all-namespaces")
+    if args.namespace and args.all_namespaces:
+        raise UsageError("pass --namespace NS (repeatable) or --all-namespaces, not both")
     cfg = load_config(args)
     options = handlers.Options(
         config=cfg,
@@ -112,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port,
         kube_qps=args.kube_qps,
         kube_burst=args.kube_burst,
-        watch_secrets=any(t.allow_secrets for t in cfg.tenants),
+        secrets=secret_scope(cfg, args),
     )
     _credentials()
     kopf.configure(

@@ -26,8 +26,10 @@ from kubernetes.config.config_exception import ConfigException
 from crestline.adapters import objects
 from crestline.adapters.kube import Kube, RateLimiter
 from crestline.adapters.leases import KubeLeases
+from crestline.adapters.secrets import SecretWatch
 from crestline.api.base import GROUP, VERSION
-from crestline.api.config import OperatorConfig
+from crestline.api.config import SECRET_LABEL, OperatorConfig
+from crestline.policy.tenancy import SecretScope
 from crestline.runtime import metrics
 from crestline.runtime.cache import ClusterCache
 from crestline.runtime.endpoints import ClientCache
@@ -40,7 +42,7 @@ from crestline.runtime.sources import Readings
 from crestline.runtime.writes import StatusQueue
 
 log = logging.getLogger("crestline")
-SECRET_LABEL = "crestline.dev/usable-by-operator"
+__all__ = ["SECRET_LABEL", "Options", "api_client", "build_runtime", "registry"]
 
 
 @dataclass
@@ -54,7 +56,9 @@ class Options:
     metrics_port: int | None = None
     kube_qps: float = 50.0
     kube_burst: int = 100
-    watch_secrets: bool = False
+    # Where team Secrets (labelled for the operator) are followed: exactly where RBAC
+    # grants them (crestline.policy.tenancy.secret_scope); nowhere by default.
+    secrets: SecretScope = field(default_factory=SecretScope)
 
 
 def api_client(identity: str) -> client.ApiClient:
@@ -128,17 +132,20 @@ def registry(options: Options) -> kopf.OperatorRegistry:
         settings.watching.client_timeout = 330
         settings.watching.connect_timeout = 10
         settings.networking.request_timeout = 30
-        if options.watch_secrets:
-            settings.watching.label_selectors["v1/secrets"] = f"{SECRET_LABEL}=true"
         runtime = build_runtime(options, api_client(options.identity))
         state["runtime"] = runtime
         state["task"] = asyncio.create_task(runtime.serve(), name="crestline-runtime")
+        if not options.secrets.nowhere:
+            state["secrets"] = follow_secrets(options, runtime)
         if options.metrics_port:
             metrics.serve(options.metrics_port)
             log.info("metrics on :%d/metrics", options.metrics_port)
 
     @kopf.on.cleanup(registry=reg)
     async def cleanup(**_: Any) -> None:
+        secrets = state.get("secrets")
+        if secrets is not None:
+            secrets.stop()
         task = state.get("task")
         if task is not None:
             task.cancel()
@@ -180,16 +187,22 @@ def registry(options: Options) -> kopf.OperatorRegistry:
         ns = body.get("metadata", {}).get("namespace", "")
         runtime().scaler_event(ns, objects.scaled_object(body), deleted=type == "DELETED")
 
-    if options.watch_secrets:
-
-        @kopf.on.event("", "v1", "secrets", labels={SECRET_LABEL: "true"}, registry=reg)
-        async def secret(type: str, body: kopf.Body, **_: Any) -> None:
-            meta = body.get("metadata", {})
-            key = (meta.get("namespace", ""), meta.get("name", ""))
-            deleted = type == "DELETED"
-            runtime().secret_event(key, None if deleted else objects.secret_data(body))
-
     return reg
+
+
+def follow_secrets(options: Options, runtime: Runtime) -> SecretWatch:
+    """Team Secrets are followed by the operator itself, not by kopf: kopf watches every
+    resource in every namespace it serves, while RBAC grants Secrets only where a tenant
+    allows them (crestline.adapters.secrets)."""
+    scope = options.secrets
+    core: Any = client.CoreV1Api(api_client(options.identity))  # its own connections
+    watch = SecretWatch(
+        core,
+        namespaces=None if scope.cluster_wide else scope.namespaces,
+        on_change=runtime.secret_event,
+    )
+    watch.start()
+    return watch
 
 
 def operator_namespace() -> str:

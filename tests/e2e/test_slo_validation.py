@@ -97,6 +97,12 @@ def test_valid_slo_is_accepted_with_defaults(stack: Stack, crds: None) -> None:
             {"scaling__onMetricsUnavailable": {"action": "fallback"}},
             "onMetricsUnavailable.action=fallback needs fallbackReplicas",
         ),
+        (
+            "total-above",
+            {"objectives__1__kind": "total", "objectives__1__direction": "above"},
+            "a total objective's target is what one replica carries",
+        ),
+        ("short-growth-window", {"scaling__demandHeadroom": {"windowSeconds": 60}}, "3600"),
         ("bad-mode", {"mode": "yolo"}, "mode"),
         ("bad-kind", {"targetRef": {"kind": "Pod", "name": "x"}}, "kind"),
     ],

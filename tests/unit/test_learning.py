@@ -11,12 +11,14 @@ from collections.abc import Callable
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from crestline.api import Objective
 from crestline.api.eventday import Overrides
 from crestline.api.slo import ObjectiveKind, PerformanceSLOSpec
 from crestline.api.status import PerformanceSLOStatus
-from crestline.policy.decide import Reading
+from crestline.policy.behavior import Timed
+from crestline.policy.decide import Reading, ScaleState, decide
 from crestline.policy.demand import EDGES, MIN_SAMPLES, Growth, GrowthSketch, headroom, need
 from crestline.policy.overlay import InForce
 from crestline.policy.peaks import MAX_PEAKS, Peak, last_peak, record
@@ -359,3 +361,41 @@ def test_an_eventday_starts_where_its_last_activation_peaked() -> None:
         PlanInput(the_spec, observe(6, 0.25, (InForce("sale", "Warming", off, "y"),)), memory, 9e4)
     )
     assert stay.writes.replicas is None or stay.writes.replicas < peak
+
+
+# -- total objectives (requests per second at the ingress, per replica) -------------------
+
+
+RPS = Objective(name="rps", query="q", target=30.0, kind=ObjectiveKind.TOTAL)
+
+
+def test_a_total_objective_follows_the_hpa_average_value_law() -> None:
+    spec_ = spec().scaling
+    up = decide(spec_, [RPS], {"rps": Reading(300.0)}, ScaleState(5), now=0)
+    assert up.desired == 10  # ceil(300 / 30)
+    within = decide(spec_, [RPS], {"rps": Reading(160.0)}, ScaleState(5), now=0)
+    assert within.desired == 5  # 160 / (30 * 5) = 1.07: inside the tolerance
+    assert within.objectives[0].ratio == pytest.approx(160 / 150)
+    # Replicas still starting do not change what a total asks for (it is not per pod).
+    warming = ScaleState(10, scale_events=(Timed(-5, 5),), ready=5)
+    assert decide(spec_, [RPS], {"rps": Reading(300.0)}, warming, now=0).desired == 10
+
+
+def test_a_total_sees_demand_a_saturated_utilization_cannot() -> None:
+    """A 10x crowd: CPU reads 100 % (capped), arrivals read 10x."""
+    spec_ = spec().scaling
+    cpu = Objective(name="cpu", query="q", target=0.75, kind=ObjectiveKind.PROPORTIONAL)
+    readings = {"cpu": Reading(1.0), "rps": Reading(1500.0)}
+    state = ScaleState(5, ready=5)
+    only_cpu = decide(spec_, [cpu], readings, state, now=0)
+    both = decide(spec_, [cpu, RPS], readings, state, now=0)
+    assert only_cpu.recommended == 7  # ceil(5 * 1.0 / 0.75)
+    assert both.recommended == 50  # ceil(1500 / 30)
+    assert need([cpu, RPS], readings, 5) == pytest.approx(50.0)
+
+
+def test_a_total_objective_must_be_held_below_its_target() -> None:
+    with pytest.raises(ValidationError, match="direction must be below"):
+        Objective.model_validate(
+            {"name": "rps", "query": "q", "target": 30, "kind": "total", "direction": "above"}
+        )

@@ -31,6 +31,8 @@ def standard_readings(obs: SimObservation) -> dict[str, Reading]:
         "p95": Reading(obs.p95),
         "cpu": Reading(obs.utilization),
         "errors": Reading(obs.error_ratio),
+        # Arrivals as an ingress counts them: they do not saturate with the fleet.
+        "rps": Reading(obs.offered_rps),
     }
 
 

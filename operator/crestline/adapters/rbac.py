@@ -4,19 +4,27 @@ The Helm chart's roles (``helm/crestline/templates/_helpers.tpl``) must grant ex
 these; ``tests/e2e/test_helm.py`` renders the chart and compares, runs the operator with
 the chart's ServiceAccount through a scenario that takes every code path here, requires
 that nothing was refused (they suffice), and reads the API server's audit log to require
-that every rule was used (none is spare), in both install modes.
+that every rule was used (none is spare), in both install modes: cluster-wide, and with
+``watchNamespaces`` (there per namespace: every Role's rules used in its own namespace,
+nothing asked anywhere else).
 
-Four groups, granted in different scopes:
+Five groups, granted in different scopes:
 
 * :data:`RULES`: in every watched namespace (a ClusterRole, or a Role per namespace);
 * :data:`CLUSTER_ONLY`: cluster-wide even when only some namespaces are watched (kopf
   discovers resources through CRDs);
+* :data:`NAMESPACE_RULES`: cluster-wide, only when some namespaces are watched: given a
+  list of namespaces, kopf lists and watches Namespaces to serve each one that exists
+  (without them it retries the refused list for about a minute before it starts);
 * :data:`LEASE_RULES`: only in the operator's own namespace (the shard Leases);
-* :data:`TEAM_SECRET_RULES`: only when the configuration lets some namespace use its own
-  Secrets for credentials (they are then watched, by label, into the cache). A ``list``
-  cannot be narrowed by label in RBAC, so the default install has no Secret access at
-  all: the administrator's credentials come from files mounted from the operator's own
-  namespace.
+* :data:`TEAM_SECRET_RULES`: only where the configuration lets a namespace use its own
+  Secrets for credentials: cluster-wide when every namespace is watched (a tenant's
+  patterns may match namespaces created later), otherwise in the Roles of the watched
+  namespaces whose tenant has ``allowSecrets`` - the operator follows Secrets (by label,
+  into its cache) in exactly those (:func:`crestline.policy.tenancy.secret_scope`). A
+  ``list`` cannot be narrowed by label in RBAC, so the default install has no Secret
+  access at all: the administrator's credentials come from files mounted from the
+  operator's own namespace.
 """
 
 from __future__ import annotations
@@ -56,6 +64,11 @@ CLUSTER_ONLY: dict[tuple[str, str, str], str] = {
     ("apiextensions.k8s.io", "customresourcedefinitions", "watch"): "kopf: resource discovery",
 }
 
+NAMESPACE_RULES: dict[tuple[str, str, str], str] = {
+    ("", "namespaces", "list"): "kopf: which of the watched namespaces exist (watchNamespaces)",
+    ("", "namespaces", "watch"): "kopf: watched namespaces created or deleted later",
+}
+
 LEASE_RULES: dict[tuple[str, str, str], str] = {
     ("coordination.k8s.io", "leases", "list"): "leases.KubeLeases.list (shards)",
     ("coordination.k8s.io", "leases", "create"): "leases.KubeLeases.create (shards)",
@@ -63,8 +76,8 @@ LEASE_RULES: dict[tuple[str, str, str], str] = {
 }
 
 TEAM_SECRET_RULES: dict[tuple[str, str, str], str] = {
-    ("", "secrets", "list"): "kopf: watch-list of labelled Secrets (team credentials)",
-    ("", "secrets", "watch"): "kopf: watch-list of labelled Secrets (team credentials)",
+    ("", "secrets", "list"): "secrets.SecretWatch: labelled Secrets (team credentials)",
+    ("", "secrets", "watch"): "secrets.SecretWatch: labelled Secrets (team credentials)",
 }
 
 

@@ -30,12 +30,17 @@ class ObjectiveKind(StrEnum):
     """How an objective responds to replicas, which decides the control law.
 
     ``proportional``: a per-pod utilization that falls as 1/replicas (CPU, in-flight
-    requests per pod); the HPA ratio law applies. ``slo``: a service-level signal
-    (latency, error ratio) that is flat until saturation and then explodes; it gets the
-    breach-driven law in :mod:`crestline.policy.laws`.
+    requests per pod); the HPA ratio law applies. ``total``: a total the fleet shares
+    (requests per second at the ingress, a queue's length) with a target *per replica*;
+    it needs ``total / target`` replicas (the HPA's External metric with an AverageValue
+    target, KEDA's scaler threshold). Measured upstream it does not saturate, so it sees
+    demand a utilization capped at 100 % cannot (a flash crowd). ``slo``: a service-level
+    signal (latency, error ratio) that is flat until saturation and then explodes; it
+    gets the breach-driven law in :mod:`crestline.policy.laws`.
     """
 
     PROPORTIONAL = "proportional"
+    TOTAL = "total"
     SLO = "slo"
 
 
@@ -144,6 +149,9 @@ class Preset(ApiModel):
         return self
 
 
+TOTAL_BELOW = "a total objective's target is what one replica carries: direction must be below"
+
+
 class Objective(ApiModel):
     """One number from Prometheus held on the good side of a target."""
 
@@ -151,6 +159,11 @@ class Objective(ApiModel):
         "json_schema_extra": cel(
             ("has(self.query) != has(self.preset)", "set exactly one of query or preset"),
             ("self.target == self.target", "target must be a number (not NaN)"),
+            (
+                "!has(self.kind) || self.kind != 'total' || !has(self.direction)"
+                " || self.direction == 'below'",
+                TOTAL_BELOW,
+            ),
         )
     }
 
@@ -182,13 +195,21 @@ class Objective(ApiModel):
     ] = None
     kind: Annotated[
         ObjectiveKind | None,
-        Field(description="Default: slo for latency/errorRatio presets, else proportional."),
+        Field(
+            description=(
+                "proportional (a per-pod utilization), total (a fleet-wide total with a "
+                "per-replica target) or slo. Default: slo for latency/errorRatio presets, "
+                "else proportional."
+            )
+        ),
     ] = None
 
     @model_validator(mode="after")
     def _query_xor_preset(self) -> Self:
         if (self.query is None) == (self.preset is None):
             raise ValueError(f"objective {self.name!r}: set exactly one of query or preset")
+        if self.kind is ObjectiveKind.TOTAL and self.direction not in (None, Direction.BELOW):
+            raise ValueError(TOTAL_BELOW)
         return self
 
     @property

@@ -65,12 +65,14 @@ from crestline.policy.behavior import (
 )
 from crestline.policy.laws import (
     DEFAULT_SLO_LAW,
+    DEMAND_KINDS,
     Fleet,
     Knee,
     SloLawParams,
     badness,
     learn,
     propose,
+    total_badness,
 )
 from crestline.policy.overlay import Overlay
 
@@ -194,8 +196,11 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _ratio(obj: Objective, reading: Reading) -> tuple[float | None, str | None]:
-    """The objective's badness from a reading, or why there is none (module docstring)."""
+def _ratio(obj: Objective, reading: Reading, current: int) -> tuple[float | None, str | None]:
+    """The objective's badness from a reading, or why there is none (module docstring).
+
+    A ``total`` objective's target is per replica, so its badness is the total over what
+    the current replicas are meant to carry (the HPA's AverageValue usage ratio)."""
     problem = reading.problem
     if problem is not None:
         return None, problem
@@ -203,6 +208,8 @@ def _ratio(obj: Objective, reading: Reading) -> tuple[float | None, str | None]:
     direction = obj.effective_direction
     if math.isinf(reading.value) and direction is not ObjDirection.BELOW:
         return None, "value is +Inf, not a number an 'above' objective can meet"
+    if obj.effective_kind is ObjectiveKind.TOTAL:
+        return total_badness(reading.value, obj.target, current), None
     return badness(reading.value, obj.target, direction), None
 
 
@@ -210,7 +217,7 @@ def _evaluate(
     obj: Objective, reading: Reading, fleet: Fleet, knee: Knee | None
 ) -> ObjectiveOutcome:
     kind, direction = obj.effective_kind, obj.effective_direction
-    ratio, error = _ratio(obj, reading)
+    ratio, error = _ratio(obj, reading, fleet.current)
     if ratio is None:
         return ObjectiveOutcome(
             obj.name, kind.value, direction.value, obj.target, None, None, None, error
@@ -222,7 +229,7 @@ def _evaluate(
     value = proposal(ratio)
     headroom = reading.headroom_value
     if (
-        kind is ObjectiveKind.PROPORTIONAL
+        kind in DEMAND_KINDS
         and direction is ObjDirection.BELOW
         and headroom is not None
         and math.isfinite(headroom)
@@ -230,7 +237,9 @@ def _evaluate(
         and headroom > reading.value
     ):
         # Size for growth within the dead time too (policy.demand); only ever adds replicas.
-        value = max(value, proposal(badness(headroom, obj.target, direction)))
+        sized = _ratio(obj, Reading(headroom), fleet.current)[0]
+        if sized is not None:
+            value = max(value, proposal(sized))
     return ObjectiveOutcome(
         obj.name, kind.value, direction.value, obj.target, reading.value, ratio, value, None
     )

@@ -1,9 +1,10 @@
 """Demand, and the headroom a reactive scaler needs for the growth it cannot catch.
 
-**Demand** is what the proportional objectives need right now, in replicas: for each
+**Demand** is what the demand objectives need right now, in replicas: for each
 ``below`` proportional objective ``value x serving / target`` (the HPA's ratio law
-before rounding), the largest of them. It is one series per SLO whatever its objectives
-are, in units a user reads ("31.2 replicas' worth").
+before rounding), for each ``total`` one ``value / target``; the largest of them. It
+is one series per SLO whatever its objectives are, in units a user reads ("31.2
+replicas' worth").
 
 **Dead time.** A replica asked for now serves after ``warmupSeconds`` (start-up plus the
 query window, see :mod:`crestline.policy.decide`), and the next chance to correct comes
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 
 from crestline.api.slo import Direction, Objective, ObjectiveKind
 from crestline.policy.decide import Reading
+from crestline.policy.laws import DEMAND_KINDS
 
 HOUR = 3600
 # Upper edges of the growth histogram's bins (in sqrt(demand) units): bin 0 holds
@@ -131,20 +133,22 @@ class GrowthSketch:
 def need(
     objectives: Sequence[Objective], readings: Mapping[str, Reading], serving: int
 ) -> float | None:
-    """Replicas the proportional ``below`` objectives need now (None: none readable)."""
-    if serving <= 0:
-        return None
+    """Replicas the demand objectives need now (None: none readable): a proportional
+    ``below`` objective ``value x serving / target``, a total one ``value / target``."""
     needs = []
     for obj in objectives:
-        if (
-            obj.effective_kind is not ObjectiveKind.PROPORTIONAL
-            or obj.effective_direction is not Direction.BELOW
-        ):
+        kind = obj.effective_kind
+        if kind not in DEMAND_KINDS or obj.effective_direction is not Direction.BELOW:
             continue
         reading = readings.get(obj.name)
         if reading is None or not reading.ok or reading.value is None:
             continue
-        value = reading.value * serving / obj.target
+        if kind is ObjectiveKind.TOTAL:
+            value = reading.value / obj.target
+        elif serving > 0:
+            value = reading.value * serving / obj.target
+        else:
+            continue
         if math.isfinite(value):
             needs.append(value)
     return max(needs) if needs else None
@@ -219,7 +223,7 @@ def with_headroom(
             reading is None
             or not reading.ok
             or reading.value is None
-            or obj.effective_kind is not ObjectiveKind.PROPORTIONAL
+            or obj.effective_kind not in DEMAND_KINDS
             or obj.effective_direction is not Direction.BELOW
         ):
             continue

@@ -239,8 +239,37 @@ def learn(
     return knee
 
 
+def total_badness(value: float, per_replica: float, current: int) -> float:
+    """A ``total`` objective's badness: the total over what ``current`` replicas carry at
+    ``per_replica`` each (the HPA's usage ratio for an AverageValue target). With no
+    replicas any demand is infinitely bad, none is good."""
+    if current <= 0:
+        return math.inf if value > 0 else 0.0
+    return value / per_replica / current
+
+
+def total_proposal(fleet: Fleet, ratio: float) -> int:
+    """The HPA's External/AverageValue law: hold inside the tolerance band, else
+    ``ceil(total / per_replica)`` (= ``ceil(ratio * current)``). A total (requests per
+    second at the ingress, a queue's length) does not depend on which replicas serve, so
+    unlike a utilization it needs no correction for replicas still starting; and it does
+    not saturate, so it sees demand a utilization capped at 100 % cannot."""
+    current = fleet.current
+    if current <= 0 or math.isinf(ratio):
+        return max(current, 1) if ratio > 0 else current
+    if within(ratio, fleet.tolerances):
+        return current
+    return ceil_replicas(ratio * current)
+
+
+#: Kinds whose value measures demand linearly (policy.demand sizes them with headroom).
+DEMAND_KINDS = frozenset({ObjectiveKind.PROPORTIONAL, ObjectiveKind.TOTAL})
+
+
 def propose(kind: ObjectiveKind, fleet: Fleet, ratio: float, knee: Knee | None = None) -> int:
     """The proposal of one objective of ``kind`` with badness ``ratio``."""
     if kind is ObjectiveKind.PROPORTIONAL:
         return proportional_proposal(fleet, ratio)
+    if kind is ObjectiveKind.TOTAL:
+        return total_proposal(fleet, ratio)
     return slo_proposal(fleet, ratio, knee)

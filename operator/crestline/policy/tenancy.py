@@ -11,7 +11,8 @@ administrator's :class:`~crestline.api.config.OperatorConfig` and the object's n
   namespace (nothing is allow-listed by default), compared after normalising scheme,
   host and port so ``http://allowed.example@evil/`` cannot pass as an allowed prefix,
   and never with a path that could resolve elsewhere (``/team-a/../team-b/``);
-* Secrets of the namespace are used only where the administrator allows it;
+* Secrets of the namespace are used only where the administrator allows it, and are
+  followed only there (:func:`secret_scope`), where RBAC grants them;
 * a warm-up Job runs only as an allowed ServiceAccount and never with host access.
 
 Every refusal is a :class:`Refusal` with a reason a user can act on; it names no other
@@ -20,7 +21,7 @@ namespace's objects and no credential.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -168,6 +169,36 @@ def secrets_allowed(config: OperatorConfig, namespace: str) -> Refusal | None:
         return None
     return Refusal(
         f"Secrets of namespace {namespace} may not be used for credentials (ask the admin)"
+    )
+
+
+@dataclass(frozen=True)
+class SecretScope:
+    """Where the operator follows team Secrets (only those labelled for it): nowhere,
+    every namespace, or these namespaces. It must be exactly where RBAC grants them: a
+    watch anywhere else is refused."""
+
+    cluster_wide: bool = False
+    namespaces: tuple[str, ...] = ()
+
+    @property
+    def nowhere(self) -> bool:
+        return not self.cluster_wide and not self.namespaces
+
+
+def secret_scope(config: OperatorConfig, watched: Sequence[str] | None) -> SecretScope:
+    """Where to follow Secrets for an operator watching ``watched`` (``None``: every
+    namespace): nowhere unless some tenant has ``allowSecrets``; cluster-wide when every
+    namespace is watched (a tenant's patterns may match namespaces created later, so the
+    ClusterRole grants Secrets everywhere); otherwise only the watched namespaces whose
+    tenant allows Secrets - the same rule the chart applies when it renders one Role per
+    watched namespace."""
+    if not any(t.allow_secrets for t in config.tenants):
+        return SecretScope()
+    if watched is None:
+        return SecretScope(cluster_wide=True)
+    return SecretScope(
+        namespaces=tuple(ns for ns in dict.fromkeys(watched) if config.tenant(ns).allow_secrets)
     )
 
 
