@@ -535,20 +535,24 @@ def test_a_kill_at_a_ledger_step_repeats_nothing_and_loses_nothing(
 
 
 @pytest.mark.faults
-def test_a_kill_between_the_scale_and_the_status_write_scales_within_bounds(
+def test_a_kill_between_the_scale_and_the_status_write_keeps_the_rate_limit(
     op: OperatorProcess,
     kube: client.ApiClient,
     namespace: str,
     workload: Callable[..., Workload],
 ) -> None:
-    workload(replicas=2, rps=100)  # breaching from the start
-    create_slo(kube, namespace, slo_body("web", "web", namespace, mode="dryRun"))
+    workload(replicas=2, rps=100)  # breaching from the start: far more than 2 pods wanted
+    body = slo_body("web", "web", namespace, mode="dryRun")
+    body["spec"]["scaling"]["behavior"]["scaleUp"]["policies"] = [
+        {"type": "Pods", "value": 2, "periodSeconds": PERIOD}
+    ]
+    create_slo(kube, namespace, body)
 
     def recommends() -> bool:
         status = get_slo(kube, namespace, "web").get("status", {})
-        return bool(status.get("desiredReplicas", 0) > 2)
+        return bool(status.get("desiredReplicas", 0) == 4 and status.get("currentReplicas") == 2)
 
-    wait_for(recommends, 60, "a recommendation above 2")
+    wait_for(recommends, 60, "a recommendation of 4 (2 pods per period) in dryRun")
     with Replicas(kube, namespace, "web") as seen:
         restart(op, "slo.after-scale")
         # enforcing now: the next evaluation writes the replicas, and dies before its status
@@ -562,18 +566,25 @@ def test_a_kill_between_the_scale_and_the_status_write_scales_within_bounds(
             _content_type="application/merge-patch+json",
         )
         await_kill(op, "slo.after-scale")
-        scaled = replicas(kube, namespace, "web")
-        assert scaled > 2
-        before = get_slo(kube, namespace, "web").get("status", {})
-        assert before.get("currentReplicas") != scaled  # the status never heard of it
+        killed = time.monotonic()
+        assert replicas(kube, namespace, "web") == 4
+        assert get_slo(kube, namespace, "web")["status"]["currentReplicas"] == 2  # unrecorded
         restart(op)
 
         def caught_up() -> bool:
             status = get_slo(kube, namespace, "web").get("status", {})
             return bool(status.get("currentReplicas") == replicas(kube, namespace, "web"))
 
-        wait_for(caught_up, within(SLO_INTERVAL), "the status to catch up with the scale")
+        wait_for(caught_up, within(SLO_INTERVAL), "the status to catch up with the replicas")
+        assert replicas(kube, namespace, "web") == 4, "a second step inside the policy's period"
+        mark = len(seen.seen)
+        time.sleep(2 * SLO_INTERVAL)  # a few evaluations, all inside the policy's period
+        assert time.monotonic() - killed < PERIOD, "too slow to tell: the period is over"
+        assert set(seen.since(mark)) == {4}, "a second step inside the policy's period"
     seen.assert_within(2, 10)
+
+
+PERIOD = 120  # the scale-up policy's period in the test above
 
 
 # -- replicas, watched all along ----------------------------------------------------------------
