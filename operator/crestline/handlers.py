@@ -2,9 +2,13 @@
 
 kopf lists and watches the resources; the handlers here hand each event to the runtime
 (:mod:`crestline.runtime.operator`), which owns the caches, the scheduler and the shard
-Leases. No handler here changes an object, so kopf adds no finalizers or annotations of
-its own to anything: the EventDay finalizer is the runtime's, added only before an
-EventDay's first change.
+Leases. Team Secrets are the exception: kopf would watch them in every namespace it
+serves, RBAC grants them only where a tenant allows them, so the operator follows them
+itself (:mod:`crestline.adapters.secrets`), started here with the runtime.
+
+No handler here changes an object, so kopf adds no finalizers or annotations of its own
+to anything: the EventDay finalizer is the runtime's, added only before an EventDay's
+first change.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from crestline.adapters.kube import Kube, RateLimiter
 from crestline.adapters.leases import KubeLeases
 from crestline.adapters.secrets import SecretWatch
 from crestline.api.base import GROUP, VERSION
-from crestline.api.config import SECRET_LABEL, OperatorConfig
+from crestline.api.config import OperatorConfig
 from crestline.policy.tenancy import SecretScope
 from crestline.runtime import metrics
 from crestline.runtime.cache import ClusterCache
@@ -42,7 +46,6 @@ from crestline.runtime.sources import Readings
 from crestline.runtime.writes import StatusQueue
 
 log = logging.getLogger("crestline")
-__all__ = ["SECRET_LABEL", "Options", "api_client", "build_runtime", "registry"]
 
 
 @dataclass
