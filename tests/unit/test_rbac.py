@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from crestline_dev.audit import used_in_audit_log
+from crestline_dev.audit import requests_in_audit_log, used_by_namespace, used_in_audit_log
 
 SA = "system:serviceaccount:crestline-system:crestline"
 
@@ -37,3 +37,19 @@ def test_keeps_authorized_resource_requests_of_the_user_only() -> None:
         ("keda.sh", "scaledobjects", "list"),
         ("", "secrets", "get"),
     }
+
+
+def test_tells_namespaces_apart_and_keeps_refusals() -> None:
+    lines = [
+        _event(SA, "list", 200, resource="secrets", namespace="payments"),
+        _event(SA, "list", 403, resource="secrets", namespace="shop"),  # refused
+        _event(SA, "patch", 200, apiGroup="apps", resource="deployments", namespace="shop"),
+        _event(SA, "watch", 200, resource="namespaces"),  # cluster-scoped
+    ]
+    assert used_by_namespace(lines, SA) == {
+        "payments": {("", "secrets", "list")},
+        "shop": {("apps", "deployments", "patch")},
+        None: {("", "namespaces", "watch")},
+    }
+    refused = [r for r in requests_in_audit_log(lines, SA) if r.refused]
+    assert [(r.rule, r.namespace) for r in refused] == [(("", "secrets", "list"), "shop")]

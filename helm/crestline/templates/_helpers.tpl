@@ -49,14 +49,55 @@ when config.endpoints does not name them.
 {{- end -}}
 
 {{/*
+"true" when a tenant with allowSecrets matches the namespace (dict "root" . "namespace" NS),
+as crestline.api.config.OperatorConfig.tenant matches it: tenants name namespaces by glob
+pattern (fnmatch: *, ?, [abc], [!abc], [a-z]), never by label, so the chart can decide
+for every watched namespace when it renders. The pattern becomes an anchored regular
+expression; one that cannot (an unclosed or reversed [...]) fails the render rather than
+grant something the operator would not use.
+*/}}
+{{- define "crestline.secretsAllowedIn" -}}
+{{- $namespace := .namespace -}}
+{{- range .root.Values.config.tenants }}
+{{- if .allowSecrets }}
+{{- range .namespaces }}
+{{- $re := regexQuoteMeta . | replace "\\*" ".*" | replace "\\?" "." | replace "\\[!" "[^" | replace "\\[" "[" | replace "\\]" "]" -}}
+{{- if not (regexMatch (printf "^(?:%s)$|^" $re) "") }}
+{{- fail (printf "config.tenants: namespace pattern %q has an unclosed or reversed [...]: it matches no namespace, so the chart cannot tell where to grant Secrets; fix the pattern" .) }}
+{{- end }}
+{{- if regexMatch (printf "^(?:%s)$" $re) $namespace }}true{{ end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The operator's permissions: exactly what the code calls (see operator/crestline/adapters/rbac.py,
 which a test compares with these lists). "rules" go to the ClusterRole, or to one Role
-per watched namespace; "clusterRules" (kopf's CRD discovery) are always cluster-wide;
-"leaseRules" (the shard Leases) only in the operator's own namespace.
+per watched namespace; "clusterRules" (kopf's CRD discovery) are always cluster-wide,
+"namespaceRules" too but only with watchNamespaces; "secretRules" go with "rules" where
+a tenant allows Secrets; "leaseRules" (the shard Leases) only in the operator's own
+namespace.
 */}}
 {{- define "crestline.clusterRules" -}}
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
+  verbs: ["list", "watch"]
+{{- end -}}
+
+{{/* Only with watchNamespaces: given a list of namespaces, kopf lists and watches
+Namespaces to start watching each one when it exists. */}}
+{{- define "crestline.namespaceRules" -}}
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
+{{- end -}}
+
+{{/* Team Secrets, followed by label: cluster-wide in the ClusterRole when any tenant has
+allowSecrets; with watchNamespaces, only in the Roles of the namespaces whose tenant has. */}}
+{{- define "crestline.secretRules" -}}
+- apiGroups: [""]
+  resources: ["secrets"]
   verbs: ["list", "watch"]
 {{- end -}}
 
@@ -100,9 +141,4 @@ per watched namespace; "clusterRules" (kopf's CRD discovery) are always cluster-
 - apiGroups: ["monitoring.coreos.com"]
   resources: ["servicemonitors", "podmonitors"]
   verbs: ["get", "patch"]
-{{- if include "crestline.teamSecrets" . }}
-- apiGroups: [""]
-  resources: ["secrets"]
-  verbs: ["list", "watch"]
-{{- end }}
 {{- end -}}
