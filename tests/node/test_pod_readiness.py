@@ -150,15 +150,6 @@ def test_pods_that_never_become_ready_stop_further_scale_ups(
 
 
 @pytest.mark.long
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "product bug: policy/plan.py Memory.from_status does not restore unready_since, so "
-        "the pod that takes the SLO over (or a restarted operator) starts the stuck clock "
-        "again: PodsReady turns True (reason PodsReady, a Normal 'recovered' Event) for "
-        "warmupSeconds + 60 s while the pods still crash, then False again"
-    ),
-)
 def test_pods_ready_stays_false_when_another_operator_pod_takes_over(
     node_stack: Stack,
     node_kube: client.ApiClient,

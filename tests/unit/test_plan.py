@@ -301,6 +301,24 @@ def test_pods_that_never_become_ready_stop_further_scale_ups() -> None:
     assert ok.status == "True"
 
 
+def test_pods_not_ready_stays_false_across_a_restart_or_a_takeover() -> None:
+    from crestline.api.status import PerformanceSLOStatus
+
+    obs = observe(value=2.0, replicas=8)
+    stuck = dataclasses.replace(obs, target=TargetView(replicas=8, ready=3, surge=0))
+    first = run(obs=stuck)
+    later = plan(PlanInput(spec(), stuck, first.memory, NOW + 300))
+    status = PerformanceSLOStatus.model_validate(later.status.model_dump(by_alias=True))
+    assert status.pods_unready_since == NOW
+    # Another operator replica takes over (or this one restarts): only the status is left.
+    again = plan(PlanInput(spec(), stuck, Memory.from_status(status), NOW + 310))
+    pods = find(again.status.conditions, "PodsReady")
+    assert pods is not None
+    assert pods.status == "False"  # no "recovered" while the pods still do not start
+    assert again.writes.replicas is None
+    assert not [e for e in again.events if e.reason == "PodsReady"]
+
+
 def test_what_the_slo_law_learned_survives_a_restart() -> None:
     from crestline.api.status import PerformanceSLOStatus
     from crestline.policy.laws import Knee

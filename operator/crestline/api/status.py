@@ -228,6 +228,15 @@ class PerformanceSLOStatus(StatusModel):
         list[LearnedKnee],
         Field(max_length=MAX_OBJECTIVES, description="Where probes down failed (SLO law)."),
     ] = Field(default_factory=list)
+    pods_unready_since: Annotated[
+        float | None,
+        Field(
+            description=(
+                "Epoch seconds since when some of the target's pods have not been Ready "
+                "(kept so a restarted or new operator replica keeps counting)."
+            )
+        ),
+    ] = None
     demand: DemandSummary | None = None
     learned_demand: LearnedDemand | None = None
     event_peaks: Annotated[

@@ -152,6 +152,7 @@ class Memory:
             status=status,
             scale_changes=tuple(Timed(c.t, c.delta) for c in status.scale_changes),
             history=hist.recall(status),
+            unready_since=status.pods_unready_since,
             knees=tuple(
                 Knee(
                     k.objective,
@@ -566,6 +567,7 @@ def plan(inp: PlanInput) -> Plan:
         demand=d.learned.summary,
         learned_demand=learned_demand,
         event_peaks=peaks,
+        pods_unready_since=d.unready_since,
         scale_changes=[ScaleChange(t=c.t, delta=c.value) for c in changes][-MAX_SCALE_CHANGES:],
     )
     new_memory = Memory(
