@@ -207,6 +207,8 @@ def test_a_kill_between_the_scale_and_its_status_does_not_loosen_the_rate_limit(
     world.cache.put_workload(NS, "Deployment", "web", WorkloadRecord(6, 6, 0, ()))  # the watch
     world.evaluate()  # the same minute: the policy allows no more pods yet
     assert world.writer.replicas == {target: 6}, "a second step inside the policy's period"
+    # The change the kill kept out of the status still gets its Event.
+    assert "ScaledUp" in world.writer.reasons()
     assert world.status()["currentReplicas"] == 6
     world.t += 60
     world.evaluate()

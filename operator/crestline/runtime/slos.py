@@ -25,6 +25,7 @@ from crestline.api.base import GROUP, VERSION
 from crestline.api.config import OperatorConfig
 from crestline.api.slo import PerformanceSLOSpec
 from crestline.api.status import PerformanceSLOStatus
+from crestline.policy.conditions import Event, EventType
 from crestline.policy.decide import Direction, record_scale
 from crestline.policy.plan import (
     Gate,
@@ -125,8 +126,12 @@ class SloRunner:
             return result.interval
         observation = self._observe(record, spec, now, lag)
         if state.loaded and observation.target is not None:
-            state.memory = unrecorded_scale(state.memory, observation.target.replicas, now, spec)
+            state.memory, event = unrecorded_scale(
+                state.memory, observation.target.replicas, now, spec
+            )
             state.loaded = False
+            if event is not None:
+                self.queue.submit(PLURAL, _ref(record), events=(event,))
         inp = PlanInput(
             spec,
             observation,
@@ -226,9 +231,7 @@ class SloRunner:
     def _report(self, record: ObjectRecord, state: _State, result: Plan, now: float) -> None:
         """Hand the Events and, if it changed in anything a user reads, the status to the
         write queue (runtime.writes: Events before status, one pending write per SLO)."""
-        ref = ObjectRef(
-            f"{GROUP}/{VERSION}", "PerformanceSLO", record.namespace, record.name, record.uid
-        )
+        ref = _ref(record)
         state.memory = result.memory
         status = None
         if needs_write(state.written, result.status, now=now):
@@ -256,20 +259,37 @@ class SloRunner:
             metrics.DECISIONS.labels(ns, name, decision.direction.value, str(applied).lower()).inc()
 
 
-def unrecorded_scale(memory: Memory, replicas: int, now: float, spec: PerformanceSLOSpec) -> Memory:
+def unrecorded_scale(
+    memory: Memory, replicas: int, now: float, spec: PerformanceSLOSpec
+) -> tuple[Memory, Event | None]:
     """Memory read from the status, with the target's count as the status left it.
 
     A count that differs was written after the status was: by a process killed between
     its scale write and its status write, or by someone else while no one was
     evaluating. Either way it is counted as a change made now, so the scale policies
     allow no more in their periods than if it had been recorded (without this, the
-    restarted operator takes a second full step at once).
+    restarted operator takes a second full step at once); and it gets an Event, so the
+    change a kill kept out of the status is not missing from ``kubectl describe`` either
+    (the Event says what is known: the count changed unrecorded, not who changed it).
     """
     recorded = memory.status.current_replicas
     if recorded is None or recorded == replicas:
-        return memory
+        return memory, None
     changes = record_scale(memory.scale_changes, now, replicas - recorded, spec.scaling)
-    return dataclasses.replace(memory, scale_changes=changes)
+    direction = "ScaledUp" if replicas > recorded else "ScaledDown"
+    event = Event(
+        EventType.NORMAL,
+        direction,
+        f"{recorded} -> {replicas} replicas, found on taking this SLO over: written after "
+        "the last status (by an operator stopped before recording it, or by another client)",
+    )
+    return dataclasses.replace(memory, scale_changes=changes), event
+
+
+def _ref(record: ObjectRecord) -> ObjectRef:
+    return ObjectRef(
+        f"{GROUP}/{VERSION}", "PerformanceSLO", record.namespace, record.name, record.uid
+    )
 
 
 def _status(record: ObjectRecord) -> PerformanceSLOStatus:
