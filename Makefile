@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: all setup system-deps controlplane lint test unit faults demo stack-up crds manifests bench clean
+.PHONY: all setup system-deps controlplane lint test unit faults test-long demo stack-up crds manifests bench clean
 
 all: test
 
@@ -39,9 +39,13 @@ unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 # Every failpoint and long outage on the real stack (the default run covers one kill
-# per phase); about 20 minutes.
+# per phase); about 8 minutes.
 faults: setup
 	$(BIN)/pytest tests/e2e/test_faults.py -m faults $(PYTEST_ARGS)
+
+# The node scenarios of minutes that the default run leaves out (root, Docker).
+test-long: setup
+	$(BIN)/pytest tests/node -m long $(PYTEST_ARGS)
 
 # The main job: the local stack running the operator on a sample shop with an event-day
 # sale; live in the terminal, then a PNG plot and a summary in demo-output/.
