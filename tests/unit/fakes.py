@@ -24,8 +24,9 @@ from crestline.adapters.redis import TtlReport
 from crestline.policy.conditions import Event
 
 
-class Crash(Exception):
-    """A simulated SIGKILL: raised by a fake at a chosen call, nothing after it runs."""
+class Crash(BaseException):
+    """A simulated SIGKILL: raised by a fake at a chosen call, nothing after it runs (a
+    BaseException, so no `except Exception` in the product can carry on past it)."""
 
 
 @dataclass

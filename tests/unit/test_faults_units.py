@@ -1,9 +1,9 @@
 """Failpoints: a real SIGKILL when armed, nothing when not; and every ledger point, through
 the fakes of test_eventday_runtime, ends like an uninterrupted run.
 
-Here a kill is :class:`Killed`, a ``BaseException`` raised where the process would die:
-unlike the fakes' ``Crash`` (an ``Exception`` the ledger reports and carries on past),
-nothing in the product catches it, so nothing after the point runs. The fresh runner
+Here a kill is :class:`Killed`, a ``BaseException`` raised where the process would die
+(like the fakes' ``Crash``): nothing in the product catches it, so nothing after the
+point runs. The fresh runner
 after it is the restarted process, without the failpoint. The end-to-end variant
 (tests/e2e/test_faults.py) does the same with a real SIGKILL on the real stack.
 """
