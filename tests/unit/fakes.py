@@ -167,12 +167,22 @@ class FakeAlertmanager:
         s = self.silences.get(silence_id)
         if s is None:
             return None
-        return Silence(silence_id, s["state"], s["comment"], s["createdBy"], tuple(s["matchers"]))
+        ends = s.get("ends")
+        return Silence(
+            silence_id,
+            s["state"],
+            s["comment"],
+            s["createdBy"],
+            tuple(s["matchers"]),
+            ends_at=ends.isoformat() if isinstance(ends, dt.datetime) else None,
+        )
 
     def expire(self, silence_id: str) -> None:
         self._check()
         if silence_id in self.silences:
+            # Alertmanager sets the end to the moment of expiry; long before the planned one.
             self.silences[silence_id]["state"] = "expired"
+            self.silences[silence_id]["ends"] = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
     def active(self) -> list[str]:
         return [k for k, s in self.silences.items() if s["state"] == "active"]

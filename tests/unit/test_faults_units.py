@@ -130,7 +130,13 @@ def test_a_kill_at_every_ledger_point_repeats_nothing_and_reports_no_false_drift
     reasons = list(world.writer.reasons())
     assert "Drift" not in reasons
     # every change's Event, even when the kill came between the change and its record
-    for reason in ("MonitorInterval", "AlertsSilenced", "CacheWarmup", "MonitorRestored"):
+    for reason in (
+        "MonitorInterval",
+        "AlertsSilenced",
+        "CacheWarmup",
+        "MonitorRestored",
+        "SilenceExpired",
+    ):
         assert reasons.count(reason) == 1, (reason, reasons)
 
 

@@ -52,6 +52,7 @@ class Silence:
     comment: str
     created_by: str
     matchers: tuple[Matcher, ...]
+    ends_at: str | None = None  # as Alertmanager reports it (expiring sets it to then)
 
 
 class AlertmanagerError(Exception):
@@ -163,6 +164,7 @@ class Alertmanager:
                 )
                 for m in s.get("matchers", [])
             ),
+            ends_at=str(s["endsAt"]) if s.get("endsAt") else None,
         )
 
     def expire(self, silence_id: str) -> None:

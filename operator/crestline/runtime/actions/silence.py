@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from crestline.adapters.alertmanager import CREATED_BY, Matcher
+from crestline.adapters.alertmanager import CREATED_BY, Matcher, Silence
 from crestline.api.eventday import ActionRecord, EventDaySpec, LedgerState
 from crestline.calendar.instants import format_instant
 from crestline.policy import tenancy
@@ -29,6 +29,8 @@ from crestline.runtime.endpoints import ENDPOINT, URL, endpoint_ref
 
 KEY = "silence"
 RENEW_BEFORE = dt.timedelta(minutes=5)
+# A silence whose end is this much before the one it was made with was expired early.
+EARLY = dt.timedelta(seconds=5)
 MAX_REASON = 600  # ActionRecord.message holds 1024 characters; the rest is our own text
 
 
@@ -160,10 +162,12 @@ class AlertSilence:
         found = am.find(mark, scope=_scope(ctx.namespace))
         if found and found not in ids:
             ids.append(found)  # renewed, or created just before a restart
-        expired = []
+        expired, earlier = [], []
         for silence_id in ids:
             silence = am.get(silence_id)
             if silence is None or silence.state not in ("active", "pending"):
+                if silence is not None and _ended_early(silence, mark, record):
+                    earlier.append(silence_id)  # expired by a process killed after it
                 continue  # ended on its own
             if silence.created_by != CREATED_BY or mark not in silence.comment:
                 message = f"silence {silence_id} is not crestline's for this EventDay; left alone"
@@ -174,4 +178,36 @@ class AlertSilence:
             am.expire(silence_id)
             expired.append(silence_id)
         events = tuple(Event(EventType.NORMAL, "SilenceExpired", f"silence {i}") for i in expired)
+        events += tuple(
+            Event(
+                EventType.NORMAL,
+                "SilenceExpired",
+                f"silence {i} (found expired before its end: before a restart, or by hand)",
+            )
+            for i in earlier
+        )
         return Step(record.model_copy(update={"state": LedgerState.RESTORED}), events)
+
+
+def _ended_early(silence: Silence, mark: str, record: ActionRecord) -> bool:
+    """crestline's silence for this record, expired before the end it was made with.
+
+    The restore that expires a silence and the record of it are two steps; a process
+    killed between them leaves a silence already expired and no Event for it. The
+    resumed restore recognizes that case by the silence's end (expiring sets it to the
+    moment of expiry) lying before the end recorded when it was made, and posts the
+    Event then (at worst for a silence someone expired by hand, which the message says).
+    """
+    if silence.state != "expired" or silence.created_by != CREATED_BY:
+        return False
+    if mark not in silence.comment or not silence.ends_at:
+        return False
+    planned = json.loads(record.applied or "{}").get("endsAt")
+    if not planned:
+        return False
+    try:
+        ended = dt.datetime.fromisoformat(silence.ends_at.replace("Z", "+00:00"))
+        until = dt.datetime.fromisoformat(str(planned).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return ended < until - EARLY
