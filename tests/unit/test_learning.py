@@ -399,3 +399,16 @@ def test_a_total_objective_must_be_held_below_its_target() -> None:
         Objective.model_validate(
             {"name": "rps", "query": "q", "target": 30, "kind": "total", "direction": "above"}
         )
+
+
+def test_a_copied_sketch_and_its_original_never_write_into_each_other() -> None:
+    """The plan step copies the sketch every evaluation and shares untouched hours."""
+    a = GrowthSketch(60.0)
+    a.add(0, 1.0, 86400)
+    b = a.copy()
+    b.add(20, 3.0, 86400)
+    a.add(30, 0.5, 86400)
+    assert a.samples() == 2
+    assert b.samples() == 2
+    assert a.encode() != b.encode()
+    assert GrowthSketch.decode(60.0, b.encode()).encode() == b.encode()

@@ -64,25 +64,38 @@ class GrowthSketch:
     ``hours`` maps an epoch hour to its bin counts; hours older than the window are
     dropped as new ones arrive, so the size is bounded by the window (<= 25 hours at the
     default day) times the bins in use.
+
+    The plan step copies the sketch at every evaluation and only ever adds to the latest
+    hour or two, so a copy shares the other hours' histograms (and their encoded form)
+    and copies an hour only when it first writes to it.
     """
 
     horizon: float
     hours: dict[int, dict[int, int]] = field(default_factory=dict)
+    _own: set[int] = field(default_factory=set, repr=False, compare=False)
+    _encoded: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
 
     def copy(self) -> GrowthSketch:
-        return GrowthSketch(self.horizon, {h: dict(c) for h, c in self.hours.items()})
+        # Both sides now share every hour's histogram, so neither may write one in place.
+        self._own.clear()
+        return GrowthSketch(self.horizon, dict(self.hours), set(), dict(self._encoded))
 
     def add(self, t: float, g: float, window: float) -> None:
         hour = math.floor(t / HOUR)
-        counts = self.hours.setdefault(hour, {})
+        if hour not in self._own:
+            self.hours[hour] = dict(self.hours.get(hour, {}))
+            self._own.add(hour)
+        counts = self.hours[hour]
         b = _bin(g)
         counts[b] = counts.get(b, 0) + 1
+        self._encoded.pop(hour, None)
         self.prune(t, window)
 
     def prune(self, t: float, window: float) -> None:
         oldest = math.floor((t - window) / HOUR)
         for hour in [h for h in self.hours if h < oldest]:
             del self.hours[hour]
+            self._encoded.pop(hour, None)
 
     def samples(self) -> int:
         return sum(sum(c.values()) for c in self.hours.values())
@@ -109,10 +122,13 @@ class GrowthSketch:
 
     def encode(self) -> dict[int, str]:
         """Each hour as ``"bin:count bin:count"`` (the status form)."""
-        return {
-            h: " ".join(f"{b}:{n}" for b, n in sorted(c.items()))
-            for h, c in sorted(self.hours.items())
-        }
+        out = {}
+        for h, c in sorted(self.hours.items()):
+            text = self._encoded.get(h)
+            if text is None:
+                text = self._encoded[h] = " ".join(f"{b}:{n}" for b, n in sorted(c.items()))
+            out[h] = text
+        return out
 
     @classmethod
     def decode(cls, horizon: float, hours: Mapping[int, str]) -> GrowthSketch:
