@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from kubernetes.client.exceptions import ApiException
+
+from crestline.adapters.kube import namespace_terminating
 from crestline.api import Objective
 from crestline.policy.conditions import changed, cond, merge
 from crestline.policy.queries import render
@@ -36,3 +39,17 @@ def test_condition_transition_time_only_moves_on_change() -> None:
     assert flipped[0].last_transition_time == "t3"
     assert changed(same, flipped, "Ready")
     assert not changed(first, same, "Ready")
+
+
+def test_only_a_namespace_being_deleted_counts_as_terminating() -> None:
+    """An RBAC 403 must stay loud; the API server names the terminating cause itself."""
+    rbac = ApiException(status=403)
+    rbac.body = '{"kind":"Status","reason":"Forbidden","message":"events is forbidden: User x"}'
+    going = ApiException(status=403)
+    going.body = (
+        '{"kind":"Status","reason":"Forbidden","details":{"causes":'
+        '[{"reason":"NamespaceTerminating","field":"metadata.namespace"}]}}'
+    )
+    assert not namespace_terminating(rbac)
+    assert namespace_terminating(going)
+    assert not namespace_terminating(ApiException(status=500))

@@ -216,7 +216,13 @@ class Kube:
             "lastTimestamp": now.isoformat(),
             "count": 1,
         }
-        self._core.create_namespaced_event(ref.namespace, body, _request_timeout=TIMEOUT)
+        try:
+            self._core.create_namespaced_event(ref.namespace, body, _request_timeout=TIMEOUT)
+        except ApiException as exc:
+            # The object goes with its namespace in a moment; the API server refuses new
+            # content there with a 403 that is no RBAC problem, so it is not worth a warning.
+            if not namespace_terminating(exc):
+                raise
 
     # -- reads not served by the caches ------------------------------------------------------
     def read_secret_key(self, namespace: str, name: str, key: str) -> tuple[str, dict[str, str]]:
@@ -228,3 +234,9 @@ class Kube:
             raise KeyError(f"Secret {name} has no key {key!r}")
         labels = dict((secret.metadata.labels if secret.metadata else None) or {})
         return base64.b64decode(data).decode(), labels
+
+
+def namespace_terminating(exc: ApiException) -> bool:
+    """The API server refused a create because the namespace is being deleted."""
+    body = exc.body if isinstance(exc.body, str) else ""
+    return exc.status == 403 and "NamespaceTerminating" in body
