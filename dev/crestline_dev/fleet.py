@@ -120,6 +120,10 @@ def evaluated_since(kube: client.ApiClient, fleet: Fleet, since: dt.datetime) ->
 
 
 def delete(kube: client.ApiClient, fleet: Fleet) -> None:
+    """Delete the fleet: its SLOs at once (whatever runs next is not kept busy by them
+    while the namespace controller works), then its namespaces."""
     core = client.CoreV1Api(kube)
+    custom = client.CustomObjectsApi(kube)
     for ns in fleet.namespaces:
+        custom.delete_collection_namespaced_custom_object(GROUP, VERSION, ns, "performanceslos")
         core.delete_namespace(ns)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from crestline.api.base import GROUP, VERSION
 from crestline_dev.scenario import (
     OperatorProcess,
     Shape,
@@ -53,6 +54,12 @@ def namespace(kube: client.ApiClient) -> Iterator[str]:
     name = f"e2e-{uuid.uuid4().hex[:8]}"
     core.create_namespace({"metadata": {"name": name}})
     yield name
+    # The SLOs go first, at once: the namespace controller takes its time, and a fleet
+    # left behind would keep the next test's operator busy (and posting Events into a
+    # namespace that refuses them).
+    client.CustomObjectsApi(kube).delete_collection_namespaced_custom_object(
+        GROUP, VERSION, name, "performanceslos"
+    )
     core.delete_namespace(name)
 
 
