@@ -417,6 +417,57 @@ def test_pool_budget_sizes_the_configmap_and_limits_scaling(
     )
 
 
+def test_a_paused_or_conflicting_slo_writes_nothing_not_even_its_pool_configmap(
+    stack: Stack,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    namespace: str,
+    workload: Callable[..., Workload],
+) -> None:
+    """One gate for every write: the pool ConfigMap obeys pause and Conflict like the
+    replicas do (it used to be written whenever the mode was enforce)."""
+    for name in ("web", "api"):
+        workload(name=name, replicas=2, rps=100)  # a breach: both would scale and size
+    autoscaling: Any = client.AutoscalingV2Api(kube)
+    autoscaling.create_namespaced_horizontal_pod_autoscaler(
+        namespace,
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "api-hpa"},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"},
+                "minReplicas": 2,
+                "maxReplicas": 5,
+            },
+        },
+    )
+    for name in ("web", "api"):
+        pool = {
+            "name": "db",
+            "budget": 100,
+            "maxPerPod": 20,
+            "configMap": {"name": f"{name}-pools", "key": "size"},
+        }
+        body = slo_body(name, name, namespace, pools=[pool])
+        if name == "web":
+            body["metadata"]["annotations"] = {"crestline.dev/paused-until": "forever"}
+        create_slo(kube, namespace, body)
+    wait_condition(kube, namespace, "api", "Conflict", "True")
+
+    def recommended(name: str) -> bool:
+        return bool(get_slo(kube, namespace, name)["status"].get("desiredReplicas", 0) > 2)
+
+    wait_for(lambda: recommended("web") and recommended("api"), 30, "recommendations above 2")
+    time.sleep(3)  # more evaluations at the 2 s interval
+    core = client.CoreV1Api(kube)
+    for name in ("web", "api"):
+        assert replicas(kube, namespace, name) == 2
+        with pytest.raises(client.ApiException) as missing:
+            core.read_namespaced_config_map(f"{name}-pools", namespace)
+        assert missing.value.status == 404
+
+
 def test_redis_hit_ratio_is_an_objective_source(
     stack: Stack,
     kube: client.ApiClient,
