@@ -131,6 +131,24 @@ def test_dry_run_reports_but_changes_nothing(
     assert replicas(kube, namespace, "web") == 2
 
 
+def _hpa(kube: client.ApiClient, namespace: str, target: str) -> None:
+    """An HPA named ``<target>-hpa`` on the Deployment ``target`` (2-5 replicas)."""
+    autoscaling: Any = client.AutoscalingV2Api(kube)
+    autoscaling.create_namespaced_horizontal_pod_autoscaler(
+        namespace,
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": f"{target}-hpa"},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+                "minReplicas": 2,
+                "maxReplicas": 5,
+            },
+        },
+    )
+
+
 def _stands_back(kube: client.ApiClient, namespace: str, reason: str, owner: str) -> None:
     """Create the SLO on a breaching ``web`` another controller owns: Conflict=True naming
     ``owner``, a recommendation in the status, and no write."""
@@ -154,20 +172,7 @@ def test_hpa_on_the_same_target_is_a_conflict_and_stops_writes(
     workload: Callable[..., Workload],
 ) -> None:
     workload(replicas=2, rps=100)
-    autoscaling: Any = client.AutoscalingV2Api(kube)
-    autoscaling.create_namespaced_horizontal_pod_autoscaler(
-        namespace,
-        {
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": "web-hpa"},
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-                "minReplicas": 2,
-                "maxReplicas": 5,
-            },
-        },
-    )
+    _hpa(kube, namespace, "web")
     _stands_back(kube, namespace, "HorizontalPodAutoscaler", "web-hpa")
     assert "HorizontalPodAutoscaler" in {e.reason for e in events_for(kube, namespace, "web")}
 
@@ -428,20 +433,7 @@ def test_a_paused_or_conflicting_slo_writes_nothing_not_even_its_pool_configmap(
     replicas do (it used to be written whenever the mode was enforce)."""
     for name in ("web", "api"):
         workload(name=name, replicas=2, rps=100)  # a breach: both would scale and size
-    autoscaling: Any = client.AutoscalingV2Api(kube)
-    autoscaling.create_namespaced_horizontal_pod_autoscaler(
-        namespace,
-        {
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": "api-hpa"},
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"},
-                "minReplicas": 2,
-                "maxReplicas": 5,
-            },
-        },
-    )
+    _hpa(kube, namespace, "api")
     for name in ("web", "api"):
         pool = {
             "name": "db",
