@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from crestline.adapters.prometheus import Credentials, read_bounded
+from crestline.adapters.prometheus import Credentials, authorized_session, read_bounded
 
 CREATED_BY = "crestline"
 MAX_RESPONSE_BYTES = 8 << 20
@@ -65,19 +65,7 @@ class Alertmanager:
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self._session = requests.Session()
-        creds = credentials or Credentials()
-        if creds.bearer_token:
-            self._session.headers["Authorization"] = f"Bearer {creds.bearer_token}"
-        elif creds.username and creds.password:
-            self._session.auth = (creds.username, creds.password)
-        # Passed with every request: requests lets REQUESTS_CA_BUNDLE in the environment
-        # override a session's verify, which would silently drop the endpoint's own CA.
-        self._verify: bool | str = True
-        if creds.insecure_skip_verify:
-            self._verify = False
-        elif creds.ca_file:
-            self._verify = creds.ca_file
+        self._session, self._verify = authorized_session(credentials or Credentials())
 
     def close(self) -> None:
         self._session.close()

@@ -50,6 +50,23 @@ class Credentials:
     insecure_skip_verify: bool = False
 
 
+def authorized_session(creds: Credentials) -> tuple[requests.Session, bool | str]:
+    """A session that sends ``creds``, and the ``verify`` to pass with every request.
+
+    ``verify`` is returned rather than set on the session: requests lets
+    REQUESTS_CA_BUNDLE in the environment override a session's verify, which would
+    silently drop the endpoint's own CA.
+    """
+    session = requests.Session()
+    if creds.bearer_token:
+        session.headers["Authorization"] = f"Bearer {creds.bearer_token}"
+    elif creds.username and creds.password:
+        session.auth = (creds.username, creds.password)
+    if creds.insecure_skip_verify:
+        return session, False
+    return session, creds.ca_file or True
+
+
 QueryObserver = Callable[[float, ReadFailure | None], None]
 
 
@@ -70,18 +87,7 @@ class PrometheusClient:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self._observe = observe
-        self._session = requests.Session()
-        if creds.bearer_token:
-            self._session.headers["Authorization"] = f"Bearer {creds.bearer_token}"
-        elif creds.username and creds.password:
-            self._session.auth = (creds.username, creds.password)
-        # Passed with every request: requests lets REQUESTS_CA_BUNDLE in the environment
-        # override a session's verify, which would silently drop the endpoint's own CA.
-        self._verify: bool | str = True
-        if creds.insecure_skip_verify:
-            self._verify = False
-        elif creds.ca_file:
-            self._verify = creds.ca_file
+        self._session, self._verify = authorized_session(creds)
 
     def close(self) -> None:
         self._session.close()
