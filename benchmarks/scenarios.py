@@ -214,10 +214,17 @@ def event_floor(trace: LoadTrace) -> int:
 
 
 def _crestline(
-    objectives: tuple[Objective, ...], *, headroom: bool, event: bool = False
+    objectives: tuple[Objective, ...],
+    *,
+    headroom: bool,
+    event: bool = False,
+    hold: int | None = None,
 ) -> Callable[[LoadTrace], Controller]:
     def build(trace: LoadTrace) -> Controller:
-        spec = scaling() if headroom else scaling(demandHeadroom={"quantile": 0})
+        extra: dict[str, Any] = {} if headroom else {"demandHeadroom": {"quantile": 0}}
+        if hold is not None:
+            extra["behavior"] = {"scaleDown": {"stabilizationWindowSeconds": hold}}
+        spec = scaling(**extra)
         events = None
         if event:
             overrides = Overrides.model_validate({"capacity": {"minReplicas": event_floor(trace)}})
@@ -259,6 +266,15 @@ def _crestline_cases(event: bool) -> list[PolicyCase]:
     cases = [
         PolicyCase(name, "crestline", _crestline(objs, headroom=hr), weight=w)
         for name, objs, hr, w in configs
+    ]
+    # What a user does for bursty traffic: hold the fleet for 600 s after a peak
+    # (behavior.scaleDown.stabilizationWindowSeconds) instead of the HPA's 300 s.
+    cases += [
+        PolicyCase(name, "crestline", _crestline(objs, headroom=True, hold=600), weight=3.0)
+        for name, objs in (
+            ("crestline-cpu-hold600", (CPU,)),
+            ("crestline-cpu+rps-hold600", (CPU, RPS)),
+        )
     ]
     if event:
         cases += [
