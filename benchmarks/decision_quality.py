@@ -52,6 +52,7 @@ from benchmarks.scenarios import (
 from crestline_dev.sim.controllers import oracle_replica_hours
 
 BASELINES = ("hpa", "keda-cron+hpa")
+BASELINE_PREFIXES = tuple(f"{b}-" for b in BASELINES)
 GOAL = Goal(max_violation_ratio=0.6, max_cost_ratio=0.85)
 QUICK_DAYS = 7.0
 
@@ -181,6 +182,11 @@ def main(argv: list[str] | None = None) -> None:
         choices=["hpa", "keda-cron+hpa", "crestline", "prototype"],
         help="run only these policy families (repeatable), e.g. hpa + prototype",
     )
+    parser.add_argument(
+        "--policy",
+        action="append",
+        help="run only these policies (repeatable) and the baselines they are compared with",
+    )
     parser.add_argument("--jobs", type=int, default=default_workers(), help="worker processes")
     parser.add_argument("--out-dir", type=Path, help="default results/ (quick: results/quick/)")
     args = parser.parse_args(argv)
@@ -191,6 +197,9 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     only = set(args.only) if args.only else None
     jobs = jobs_for(names, days=days, prototypes=args.prototypes, only=only)
+    if args.policy:  # with the baselines: the ratios need their frontiers
+        wanted = set(args.policy)
+        jobs = [j for j in jobs if j.policy in wanted or j.policy.startswith(BASELINE_PREFIXES)]
     rows = list(run_jobs(jobs, workers=args.jobs))
     wall = time.monotonic() - started
 

@@ -318,7 +318,7 @@ def _failover(
         out = {}
         for ns in made.namespaces:
             listing: Any = custom.list_namespaced_custom_object(
-                GROUP, VERSION, ns, "performanceslos"
+                GROUP, VERSION, ns, "performanceslos", _request_timeout=30
             )
             for item in listing["items"]:
                 key = (ns, item["metadata"]["name"])
@@ -341,12 +341,18 @@ def _failover(
 
     wait_for(lambda: "replica-0" not in holders() and holders(), 120, "the shards moved", 0.2)
     shards = time.monotonic() - killed
-    wait_for(
-        lambda: all(evaluators().get(k) not in (None, "replica-0") for k in victims),
-        300,
-        "the taken-over SLOs evaluated",
-        1.0,
-    )
+
+    def taken_over() -> bool:
+        now = evaluators()
+        left = sum(now.get(k) in (None, "replica-0") for k in victims)
+        print(
+            f"  failover: {left} of {len(victims)} SLOs not yet re-evaluated at "
+            f"{time.monotonic() - killed:.1f} s",
+            flush=True,
+        )
+        return left == 0
+
+    wait_for(taken_over, 300, "the taken-over SLOs evaluated", 1.0)
     return round(shards, 1), round(time.monotonic() - killed, 1)
 
 
