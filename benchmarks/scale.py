@@ -363,12 +363,17 @@ def markdown(runs: list[Run], command: str) -> str:
     lines = [
         "## Scale (real stack)",
         "",
-        f"`{command}` - PerformanceSLOs at a {INTERVAL} s interval, one EventDay per 50, "
+        "`python -m benchmarks.scale` (rows kept from earlier runs for the sizes, replica "
+        f"counts and worker counts the latest, `{command}`, did not measure) - "
+        f"PerformanceSLOs at a {INTERVAL} s interval, one EventDay per 50, "
         f"each SLO with a Deployment and a query of its own; steady window {WINDOW:.0f} s. "
         "Lag is how long after its due time an evaluation started. API and Prometheus "
         "rates are the whole stack's during the window. Load is the machine's 1-minute load "
         "average at the end of the window: the stack, the operator and the load all share "
-        "the machine, so a run at a load above its core count measures a contended machine.",
+        "the machine, so a run at a load above its core count measures a contended machine. "
+        "Failover: replica-0 is SIGKILLed; seconds until the others hold every shard, and "
+        "until every SLO it evaluated names its new evaluator in its status (polled by "
+        "listing them all, every few seconds at 2,000).",
         "",
         "| SLOs | replicas (shards) | evaluated | eval/s (of) | lag p50 / p95 / max s "
         "| CPU cores | RSS MiB | CPU ms/eval | API req/s (writes) | PromQL q/s | failover s "

@@ -36,6 +36,11 @@ from crestline.runtime.ports import Writer
 
 log = logging.getLogger("crestline.writes")
 MAX_PENDING_EVENTS = 20
+#: A write mostly waits for the API server's round trip (100-200 ms on a busy control
+#: plane), and the client-side rate limit (--kube-qps), not the thread count, bounds the
+#: load on it. With 2 threads a replica taking over 250 SLOs needed ~20 s to write their
+#: statuses (benchmarks/scale.py failover); threads are cheap next to that.
+WRITER_THREADS = 8
 
 
 @dataclass
@@ -53,7 +58,7 @@ class StatusQueue:
         writer: Writer,
         *,
         fence: Callable[[tuple[str, str]], None],
-        threads: int = 2,
+        threads: int = WRITER_THREADS,
     ) -> None:
         self.writer = writer
         self.fence = fence
