@@ -18,11 +18,16 @@ not know (newer syntax), is refused with the reason - never sent unconfined.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from dataclasses import dataclass
 
 import promql_parser as pp
+
+#: Confined queries remembered (a few hundred bytes each): one per objective and
+#: namespace in use, so a few thousand cover a large cluster.
+CONFINED_CACHE = 4096
 
 
 class ConfineError(ValueError):
@@ -209,6 +214,13 @@ def parse(query: str) -> object:
 
 def confine(query: str, *, label: str, value: str) -> str:
     """``query`` with ``label="value"`` on every selector (see the module docstring)."""
+    return _confine(query, label, value)
+
+
+@functools.lru_cache(maxsize=CONFINED_CACHE)
+def _confine(query: str, label: str, value: str) -> str:
+    # Every evaluation asks again for the same few queries; parsing twice and printing
+    # was about 6% of an operator's CPU at 2,000 SLOs. Errors are not cached.
     enforce = _Enforce(label, value)
     text = _print(parse(query), enforce)
     check = parse(text)
