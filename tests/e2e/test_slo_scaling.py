@@ -448,7 +448,8 @@ def test_a_paused_or_conflicting_slo_writes_nothing_not_even_its_pool_configmap(
     wait_condition(kube, namespace, "api", "Conflict", "True")
 
     def recommended(name: str) -> bool:
-        return bool(get_slo(kube, namespace, name)["status"].get("desiredReplicas", 0) > 2)
+        status = get_slo(kube, namespace, name).get("status", {})  # written off the loop
+        return bool(status.get("desiredReplicas", 0) > 2)
 
     wait_for(lambda: recommended("web") and recommended("api"), 30, "recommendations above 2")
     time.sleep(3)  # more evaluations at the 2 s interval
