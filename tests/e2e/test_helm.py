@@ -405,7 +405,18 @@ def test_operator_runs_on_the_charts_serviceaccount(
         )
         slo["metadata"]["labels"] = {"tier": "shop"}
         create_slo(kube, namespace, slo)
-        wait_for(lambda: replicas(kube, namespace, "web") > 2, 40, "a scale-up as the SA")
+        try:
+            # Generous: after the fault suite the stack is still settling (a restarted API
+            # server and Prometheus); what this test checks is the permissions.
+            wait_for(lambda: replicas(kube, namespace, "web") > 2, 90, "a scale-up as the SA")
+        except TimeoutError as exc:
+            status = client.CustomObjectsApi(kube).get_namespaced_custom_object(
+                "crestline.dev", "v1alpha1", namespace, "performanceslos", "web"
+            )
+            raise AssertionError(
+                f"{exc}\nSLO status: {json.dumps(status.get('status'))[:3000]}\n"
+                f"operator log:\n{log.read_text()[-3000:]}"
+            ) from exc
         # A StatefulSet target, with Prometheus credentials from a Secret (the stack's
         # Prometheus is open and ignores them; reading the Secret is what counts here).
         _statefulset(kube, namespace, "db", 2)
