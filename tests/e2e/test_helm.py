@@ -410,7 +410,7 @@ def test_operator_runs_on_the_charts_serviceaccount(
             # server and Prometheus); what this test checks is the permissions.
             wait_for(lambda: replicas(kube, namespace, "web") > 2, 90, "a scale-up as the SA")
         except TimeoutError as exc:
-            status = client.CustomObjectsApi(kube).get_namespaced_custom_object(
+            status: Any = client.CustomObjectsApi(kube).get_namespaced_custom_object(
                 "crestline.dev", "v1alpha1", namespace, "performanceslos", "web"
             )
             raise AssertionError(
