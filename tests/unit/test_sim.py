@@ -107,3 +107,28 @@ def test_replay_scores_baselines_sensibly() -> None:
     u = max_utilization_for(MODEL, target)
     assert MODEL.p95_fast(u) <= target < MODEL.p95_fast(u + 0.01)
     assert not math.isnan(hpa.error_ratio)
+
+
+def test_a_ready_count_the_pods_could_not_take_yet_is_reported_again() -> None:
+    """The kubelet stand-in marks pods Ready only once the ReplicaSet has made them: a
+    count reported into an empty pod list must be retried, not remembered as done."""
+    from crestline_dev.sim.server import ClusterHooks, SimulatedService
+    from crestline_dev.sim.trace import StepTrace
+
+    pods: list[int] = []  # how many pods exist; the controller makes them later
+    calls: list[int] = []
+
+    def mark(ready: int) -> bool:
+        calls.append(ready)
+        return len(pods) >= ready
+
+    sim = SimulatedService(
+        "web", "ns", StepTrace([(0, 10.0)], length=60), ClusterHooks(lambda: 2, mark)
+    )
+    sim._replicas = Replicas(5.0, ready=2)
+    sim._report_ready()
+    sim._report_ready()
+    pods.extend([1, 2])
+    sim._report_ready()
+    sim._report_ready()
+    assert calls == [2, 2, 2]

@@ -43,11 +43,15 @@ def _is_ready(pod: Any) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
-def kube_pod_readiness(api_client: object, namespace: str, app: str) -> Callable[[int], None]:
-    """A hook for :class:`SimulatedService`: make ``ready`` of the app's pods Ready."""
+def kube_pod_readiness(api_client: object, namespace: str, app: str) -> Callable[[int], bool]:
+    """A hook for :class:`SimulatedService`: make ``ready`` of the app's pods Ready.
+
+    Returns False while fewer than ``ready`` pods exist: the controllers create them
+    after the scale (seconds later on a busy control plane), and a count reported
+    before they exist would leave them unready for good."""
     core: Any = client.CoreV1Api(api_client)
 
-    def mark(ready: int) -> None:
+    def mark(ready: int) -> bool:
         pods = core.list_namespaced_pod(
             namespace, label_selector=f"app={app}", _request_timeout=(3, 10)
         ).items
@@ -62,6 +66,7 @@ def kube_pod_readiness(api_client: object, namespace: str, app: str) -> Callable
                 core.patch_namespaced_pod_status(
                     pod.metadata.name, namespace, body, _request_timeout=(3, 10)
                 )
+        return len(live) >= ready
 
     return mark
 

@@ -59,7 +59,9 @@ class ClusterHooks:
     and who hears when its ready count changes (pods marked Ready, sim.pods)."""
 
     replicas: ReplicaSource
-    on_ready: Callable[[int], None] | None = None
+    # Returns whether the count is in effect (False: try again at the next tick, e.g.
+    # the ReplicaSet has not created the pods to mark yet).
+    on_ready: Callable[[int], bool] | None = None
 
 
 @dataclass
@@ -153,8 +155,8 @@ class SimulatedService:
         if self._on_ready is None or ready == self._reported:
             return
         try:
-            self._on_ready(ready)
-            self._reported = ready
+            if self._on_ready(ready):
+                self._reported = ready
         except Exception as exc:  # tried again at the next tick
             log.warning("simulator could not report ready pods: %s", exc)
 
