@@ -372,6 +372,31 @@ class _AuditTail:
             return fh.read().decode().splitlines()
 
 
+def _monitors(kube: client.ApiClient, namespace: str) -> None:
+    """A ServiceMonitor for ``web`` and a PodMonitor for ``db`` (30 s), for an EventDay."""
+    for kind, plural, name in (
+        ("ServiceMonitor", "servicemonitors", "web"),
+        ("PodMonitor", "podmonitors", "db"),
+    ):
+        client.CustomObjectsApi(kube).create_namespaced_custom_object(
+            "monitoring.coreos.com",
+            "v1",
+            namespace,
+            plural,
+            {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": kind,
+                "metadata": {"name": name},
+                "spec": {
+                    "selector": {"matchLabels": {"app": name}},
+                    ("endpoints" if kind == "ServiceMonitor" else "podMetricsEndpoints"): [
+                        {"port": "http", "interval": "30s"}
+                    ],
+                },
+            },
+        )
+
+
 def test_operator_runs_on_the_charts_serviceaccount(
     stack: Stack,
     kube: client.ApiClient,
@@ -466,27 +491,7 @@ def test_operator_runs_on_the_charts_serviceaccount(
             40,
             "a StatefulSet scale-up as the SA",
         )
-        for kind, plural, name in (
-            ("ServiceMonitor", "servicemonitors", "web"),
-            ("PodMonitor", "podmonitors", "db"),
-        ):
-            client.CustomObjectsApi(kube).create_namespaced_custom_object(
-                "monitoring.coreos.com",
-                "v1",
-                namespace,
-                plural,
-                {
-                    "apiVersion": "monitoring.coreos.com/v1",
-                    "kind": kind,
-                    "metadata": {"name": name},
-                    "spec": {
-                        "selector": {"matchLabels": {"app": name}},
-                        ("endpoints" if kind == "ServiceMonitor" else "podMetricsEndpoints"): [
-                            {"port": "http", "interval": "30s"}
-                        ],
-                    },
-                },
-            )
+        _monitors(kube, namespace)
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         job = {
             "template": {
@@ -601,27 +606,7 @@ def _team_at_work(kube: client.ApiClient, stack: Stack, ns: str, *, own_secrets:
     else:  # the default endpoint scales it; a dry-run SLO asks for the Secret, refused
         create_slo(kube, ns, slo_body("borrowed", "web", ns, mode="dryRun", prometheus=with_token))
     create_slo(kube, ns, db)
-    for kind, plural, name in (
-        ("ServiceMonitor", "servicemonitors", "web"),
-        ("PodMonitor", "podmonitors", "db"),
-    ):
-        client.CustomObjectsApi(kube).create_namespaced_custom_object(
-            "monitoring.coreos.com",
-            "v1",
-            ns,
-            plural,
-            {
-                "apiVersion": "monitoring.coreos.com/v1",
-                "kind": kind,
-                "metadata": {"name": name},
-                "spec": {
-                    "selector": {"matchLabels": {"app": name}},
-                    ("endpoints" if kind == "ServiceMonitor" else "podMetricsEndpoints"): [
-                        {"port": "http", "interval": "30s"}
-                    ],
-                },
-            },
-        )
+    _monitors(kube, ns)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     job = {
         "template": {
